@@ -1,0 +1,28 @@
+// swift-tools-version:6.0
+// skiff: an OCI container runtime. Module layout (one concern each):
+//   CSkiff   - tiny C shim for what Swift cannot call (raw syscalls, variadic prctl, macros)
+//   CCap     - libcap (Debian libcap-dev), linked statically into the release binary
+//   SkiffJSON - a Foundation-free JSON reader and writer
+//   OCISpec  - OCI runtime-spec types and the strict decoder that names the JSON path of bad values
+//   LinuxSys - thin Swift wrappers over the kernel (fds, mounts, namespaces, /proc)
+//   Cgroups  - cgroup layout detection (v1, v2, hybrid) and placement
+//   Runtime  - container lifecycle, state store, init process, rootfs, hooks
+//   skiff    - the runc-compatible command line
+import PackageDescription
+
+let package = Package(
+    name: "skiff",
+    products: [.executable(name: "skiff", targets: ["skiff"])],
+    targets: [
+        .target(name: "CSkiff"),
+        .systemLibrary(name: "CCap", path: "Sources/CCap"),
+        .target(name: "SkiffJSON"),
+        .target(name: "OCISpec", dependencies: ["SkiffJSON"]),
+        .target(name: "LinuxSys", dependencies: ["CSkiff", "SkiffJSON"]),
+        .target(name: "Cgroups", dependencies: ["LinuxSys", "OCISpec"]),
+        .target(name: "Runtime", dependencies: ["OCISpec", "LinuxSys", "Cgroups", "CSkiff", "CCap"]),
+        .executableTarget(name: "skiff", dependencies: ["Runtime", "OCISpec", "LinuxSys"]),
+        .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

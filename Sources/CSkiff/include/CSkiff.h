@@ -1,0 +1,84 @@
+// CSkiff: the few things Swift cannot call directly on Linux: raw syscalls without glibc
+// wrappers, variadic functions (prctl, ioctl, fcntl), and function-like macros (wait status,
+// CMSG). Everything else is called from Swift through Glibc.
+#ifndef CSKIFF_H
+#define CSKIFF_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+// Raw syscalls (glibc 2.36 has no wrappers for these).
+int skiff_pivot_root(const char *new_root, const char *put_old);
+int skiff_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+int skiff_mount_setattr(int dirfd, const char *path, unsigned int flags,
+                        uint64_t attr_set, uint64_t attr_clr, uint64_t propagation, uint64_t userns_fd);
+int skiff_open_tree(int dirfd, const char *path, unsigned int flags);
+int skiff_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags);
+int skiff_close_range(unsigned int first, unsigned int last, unsigned int flags);
+int skiff_pidfd_open(pid_t pid, unsigned int flags);
+int skiff_pidfd_send_signal(int pidfd, int sig, unsigned int flags);
+
+// A new session keyring for the container (runc does the same unless --no-new-keyring).
+long skiff_join_session_keyring(const char *name);
+
+// GNU extensions that Swift's Glibc module does not show (it is built without _GNU_SOURCE).
+int skiff_unshare(int flags);
+int skiff_setns(int fd, int nstype);
+int skiff_setresuid(uid_t r, uid_t e, uid_t s);
+int skiff_setresgid(gid_t r, gid_t e, gid_t s);
+int skiff_pipe2(int fds[2], int flags);
+int skiff_accept4(int fd, int flags);
+extern const int SKIFF_O_PATH, SKIFF_AT_EMPTY_PATH;
+extern const unsigned long SKIFF_ST_NOSUID, SKIFF_ST_NODEV, SKIFF_ST_NOEXEC, SKIFF_ST_NOATIME,
+    SKIFF_ST_NODIRATIME, SKIFF_ST_RELATIME;
+
+// Variadic wrappers.
+int skiff_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
+int skiff_ioctl_int(int fd, unsigned long request, int arg);
+int skiff_ioctl_ptr(int fd, unsigned long request, void *arg);
+int skiff_fcntl_int(int fd, int cmd, int arg);
+int skiff_open(const char *path, int flags, unsigned int mode);
+int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode);
+
+// fork without glibc's atfork handlers: skiff is single-threaded, and the child only runs
+// skiff's own setup code before execve or _exit.
+pid_t skiff_fork(void);
+
+// Wait status macros.
+int skiff_wifexited(int status);
+int skiff_wexitstatus(int status);
+int skiff_wifsignaled(int status);
+int skiff_wtermsig(int status);
+
+// Send / receive one fd over a unix socket (SCM_RIGHTS) with a small payload.
+int skiff_send_fd(int sock, int fd, const void *data, size_t len);
+int skiff_recv_fd(int sock, int *fd_out, void *data, size_t len);
+
+// statfs(2) f_type of a path (the filesystem's magic number), or -1.
+long skiff_fs_magic(const char *path);
+
+// Device numbers.
+uint64_t skiff_makedev(uint32_t major, uint32_t minor);
+uint32_t skiff_major(uint64_t dev);
+uint32_t skiff_minor(uint64_t dev);
+
+// Constants that are macros or enum values Swift does not import reliably.
+extern const unsigned long SKIFF_MS_RDONLY, SKIFF_MS_NOSUID, SKIFF_MS_NODEV, SKIFF_MS_NOEXEC,
+    SKIFF_MS_SYNCHRONOUS, SKIFF_MS_REMOUNT, SKIFF_MS_MANDLOCK, SKIFF_MS_DIRSYNC, SKIFF_MS_NOATIME,
+    SKIFF_MS_NODIRATIME, SKIFF_MS_BIND, SKIFF_MS_MOVE, SKIFF_MS_REC, SKIFF_MS_SILENT,
+    SKIFF_MS_UNBINDABLE, SKIFF_MS_PRIVATE, SKIFF_MS_SLAVE, SKIFF_MS_SHARED, SKIFF_MS_RELATIME,
+    SKIFF_MS_STRICTATIME, SKIFF_MS_LAZYTIME, SKIFF_MNT_DETACH;
+extern const int SKIFF_CLONE_NEWNS, SKIFF_CLONE_NEWUTS, SKIFF_CLONE_NEWIPC, SKIFF_CLONE_NEWUSER,
+    SKIFF_CLONE_NEWPID, SKIFF_CLONE_NEWNET, SKIFF_CLONE_NEWCGROUP, SKIFF_CLONE_NEWTIME;
+extern const uint64_t SKIFF_MOUNT_ATTR_RDONLY, SKIFF_MOUNT_ATTR_NOSUID, SKIFF_MOUNT_ATTR_NODEV,
+    SKIFF_MOUNT_ATTR_NOEXEC, SKIFF_MOUNT_ATTR__ATIME, SKIFF_MOUNT_ATTR_RELATIME,
+    SKIFF_MOUNT_ATTR_NOATIME, SKIFF_MOUNT_ATTR_STRICTATIME, SKIFF_MOUNT_ATTR_NODIRATIME,
+    SKIFF_MOUNT_ATTR_NOSYMFOLLOW;
+extern const unsigned int SKIFF_AT_RECURSIVE;
+extern const uint64_t SKIFF_RESOLVE_IN_ROOT, SKIFF_RESOLVE_NO_MAGICLINKS, SKIFF_RESOLVE_NO_SYMLINKS,
+    SKIFF_RESOLVE_BENEATH, SKIFF_RESOLVE_NO_XDEV;
+extern const unsigned long SKIFF_TIOCSCTTY, SKIFF_TIOCGWINSZ, SKIFF_TIOCSWINSZ, SKIFF_TIOCGPTPEER;
+extern const int SKIFF_PR_SET_NO_NEW_PRIVS, SKIFF_PR_SET_CHILD_SUBREAPER, SKIFF_PR_SET_PDEATHSIG,
+    SKIFF_PR_SET_DUMPABLE, SKIFF_PR_SET_KEEPCAPS, SKIFF_PR_SET_NAME;
+
+#endif

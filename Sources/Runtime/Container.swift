@@ -1,0 +1,152 @@
+import CSkiff
+import Cgroups
+import Glibc
+import LinuxSys
+import OCISpec
+
+/// Operations on an existing container: start, kill, delete, and waiting for it.
+public enum Container {
+    /// `start`: runs the user program of a created container, then the poststart hooks.
+    public static func start(_ id: String, store: StateStore) throws {
+        var state = try store.load(id)
+        switch state.status {
+        case .created: break
+        case .stopped: throw RuntimeError("cannot start container \(JSON.quoted(id)): it has stopped (delete it and create it again)")
+        case .running, .paused: throw RuntimeError("cannot start container \(JSON.quoted(id)): it is already running")
+        case .creating: throw RuntimeError("cannot start container \(JSON.quoted(id)): it is still being created")
+        }
+        let dir = store.dir(id)
+        let conn: Int32
+        do { conn = try StartSocket.connect(dir: dir) } catch {
+            throw RuntimeError("cannot start container \(JSON.quoted(id)): its init process is not waiting for start (\(error))")
+        }
+        defer { close(conn) }
+        var one: UInt8 = 1
+        guard write(conn, &one, 1) == 1 else {
+            throw RuntimeError("cannot start container \(JSON.quoted(id)): \(SysError("signal the init process"))")
+        }
+        // EOF alone: the program was exec'd. Text first: why it could not be.
+        let reply = (try? Files.readAll(fd: conn, limit: 65536)) ?? []
+        unlink(dir + "/" + StartSocket.name)
+        if !reply.isEmpty {
+            throw RuntimeError(String(decoding: reply, as: UTF8.self))
+        }
+        state.phase = .running
+        try store.save(state)
+        Log.phase("started")
+        if let hooks = try decodeHooks(state) {
+            Hooks.runWarning(hooks, .poststart, state: state.specState(status: .running))
+        }
+    }
+
+    static func decodeHooks(_ state: ContainerState) throws -> OCISpec.Hooks? {
+        guard let raw = state.hooks else { return nil }
+        return try OCISpec.Hooks(from: Node(raw, path: "hooks"))
+    }
+
+    /// `kill`: a signal to the init process, or with `all` to every process of the container.
+    public static func kill(_ id: String, signal: Int32, all: Bool, store: StateStore) throws {
+        let state = try store.load(id)
+        let status = state.status
+        if status == .stopped || status == .creating {
+            if all {
+                // Processes may outlive init (a shared pid namespace): still signal them.
+                let cg = Cgroup(path: state.cgroupPath, created: state.cgroupCreated)
+                let pids = cg.pids()
+                if !pids.isEmpty { for p in pids { Glibc.kill(p, signal) }; return }
+            }
+            throw RuntimeError("cannot kill container \(JSON.quoted(id)): container not running")
+        }
+        if all {
+            let cg = Cgroup(path: state.cgroupPath, created: state.cgroupCreated)
+            cg.signalAll(signal)
+        }
+        if Glibc.kill(state.pid, signal) != 0 {
+            if errno == ESRCH { throw RuntimeError("cannot kill container \(JSON.quoted(id)): container not running") }
+            throw RuntimeError("cannot send \(Signals.name(signal)) to container \(JSON.quoted(id)): \(SysError.text(errno))")
+        }
+    }
+
+    /// `delete`: removes a stopped (or, with `force`, any) container: its processes, cgroup and
+    /// state, then runs the poststop hooks.
+    public static func delete(_ id: String, force: Bool, store: StateStore) throws {
+        let state: ContainerState
+        do { state = try store.load(id) } catch let e as RuntimeError {
+            if force && !store.exists(id) && e.description.contains("does not exist") {
+                try StateStore.validate(id: id)
+                return
+            }
+            if force && store.exists(id) {
+                // Damaged state: remove what can be found.
+                try store.remove(id)
+                return
+            }
+            throw e
+        }
+        let status = state.status
+        switch status {
+        case .running, .paused:
+            if !force {
+                throw RuntimeError("cannot delete container \(JSON.quoted(id)): it is running (stop it with `skiff kill \(id)`, or use `skiff delete --force \(id)`)")
+            }
+        case .creating:
+            if !force { throw RuntimeError("cannot delete container \(JSON.quoted(id)): it is being created (use --force)") }
+        case .created, .stopped:
+            break
+        }
+        let cg = Cgroup(path: state.cgroupPath.isEmpty ? "/" + id : state.cgroupPath, created: state.cgroupCreated)
+        if status != .stopped && state.pid > 0 {
+            Glibc.kill(state.pid, SIGKILL)
+        }
+        // Whatever else lives in the cgroup goes too (processes of `exec`, or left by a
+        // shared pid namespace).
+        if !state.cgroupCreated.isEmpty { cg.signalAll(SIGKILL) }
+        if state.pid > 0 { waitGone(state.pid, startTime: state.startTime) }
+        let failed = cg.destroy()
+        if !failed.isEmpty {
+            throw RuntimeError("cannot delete container \(JSON.quoted(id)): its cgroup \(q(failed[0])) still has processes")
+        }
+        try store.remove(id)
+        if let hooks = try? decodeHooks(state) {
+            Hooks.runWarning(hooks, .poststop, state: state.specState(status: .stopped))
+        }
+    }
+
+    /// Waits (up to about 5 s) until a process is gone or a zombie; reaps it if it is ours.
+    static func waitGone(_ pid: pid_t, startTime: UInt64?) {
+        var st: Int32 = 0
+        for _ in 0..<2500 {
+            if waitpid(pid, &st, WNOHANG) == pid { return }
+            if !Proc.isAlive(pid, startTime: startTime) { return }
+            usleep(2000)
+        }
+    }
+
+    /// Waits for the init process of a container `run` started in the foreground (skiff is
+    /// its subreaper), forwarding signals to it and reaping other orphans. Returns the exit
+    /// status as a shell reports it: the code, or 128+N for a signal.
+    public static func waitForeground(pid: pid_t) -> Int32 {
+        var set = sigset_t()
+        sigemptyset(&set)
+        let forwarded: [Int32] = [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT]
+        for s in forwarded + [SIGCHLD] { sigaddset(&set, s) }
+        sigprocmask(SIG_BLOCK, &set, nil)
+        defer { sigprocmask(SIG_UNBLOCK, &set, nil) }
+        while true {
+            // Reap first: the process may already have exited.
+            var st: Int32 = 0
+            while true {
+                let r = waitpid(-1, &st, WNOHANG)
+                if r == pid {
+                    if skiff_wifsignaled(st) != 0 { return 128 + skiff_wtermsig(st) }
+                    return skiff_wexitstatus(st)
+                }
+                if r <= 0 { break }
+            }
+            if waitpid(pid, &st, WNOHANG) < 0 && errno == ECHILD { return 255 }
+            var info = siginfo_t()
+            let sig = sigwaitinfo(&set, &info)
+            if sig > 0 && sig != SIGCHLD { Glibc.kill(pid, sig) }
+        }
+    }
+}

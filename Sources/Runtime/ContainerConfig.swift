@@ -1,0 +1,137 @@
+import Cgroups
+import Glibc
+import LinuxSys
+import OCISpec
+
+/// What `create` and `run` are asked to do, from the command line.
+public struct CreateOptions {
+    public var id: String
+    public var bundle: String
+    public var pidFile: String?
+    public var consoleSocket: String?
+    public var noPivot = false
+    public var noNewKeyring = false
+    public var preserveFds = 0
+
+    public init(id: String, bundle: String) {
+        self.id = id
+        self.bundle = bundle
+    }
+}
+
+/// A loaded, validated container configuration: the spec plus everything derived from it
+/// before any process exists (absolute paths, the namespace plan, the cgroup).
+struct ContainerConfig {
+    let spec: Spec
+    let process: OCISpec.Process
+    let options: CreateOptions
+    let bundle: String
+    let rootfs: String
+    let plan: NamespacePlan
+    let cgroupLayout: CgroupLayout
+    let cgroupPath: String
+    /// A bind mount covers /dev: the default device nodes come from there.
+    let bindsDev: Bool
+    /// config.json's `hooks`, as written, kept in the state for `start` and `delete`.
+    var rawHooks: JSON? = nil
+
+    /// Reads `<bundle>/config.json` and checks it: every error names the JSON path.
+    static func load(_ options: CreateOptions) throws -> ContainerConfig {
+        let bundle = Files.absolute(options.bundle)
+        guard Files.isDirectory(bundle) else {
+            throw RuntimeError("bundle \(q(bundle)) is not a directory (give the bundle with --bundle DIR)")
+        }
+        let configPath = bundle + "/config.json"
+        let text: String
+        do { text = try Files.read(configPath, limit: 16 << 20) } catch let e as SysError {
+            if e.errno == ENOENT {
+                throw RuntimeError("bundle \(q(bundle)) has no config.json (write one with `skiff spec --bundle \(bundle)`)")
+            }
+            throw RuntimeError("cannot read \(q(configPath)): \(SysError.text(e.errno))")
+        }
+        var spec: Spec
+        let doc: JSON
+        do {
+            do { doc = try JSONParser.parse(text) } catch let e as JSONSyntaxError {
+                throw DecodeError(path: "", "not valid JSON: \(e)")
+            }
+            spec = try Spec(from: Node(doc))
+        } catch let e as DecodeError {
+            throw RuntimeError("config.json: \(e)")
+        }
+        // Relative mount sources of bind mounts are relative to the bundle.
+        for i in spec.mounts.indices {
+            if let s = spec.mounts[i].source, !s.hasPrefix("/"),
+               spec.mounts[i].options.contains(where: { $0 == "bind" || $0 == "rbind" }) || spec.mounts[i].type == "bind" {
+                spec.mounts[i].source = Files.clean(bundle + "/" + s)
+            }
+        }
+        do {
+            var config = try validate(spec, options: options, bundle: bundle)
+            config.rawHooks = doc["hooks"]
+            return config
+        } catch let e as DecodeError {
+            throw RuntimeError("config.json: \(e)")
+        }
+    }
+
+    static func validate(_ spec: Spec, options: CreateOptions, bundle: String) throws -> ContainerConfig {
+        guard let process = spec.process else {
+            throw DecodeError(path: "process", "is required to create a container", hint: "add a process with args, cwd and user")
+        }
+        guard let root = spec.root else {
+            throw DecodeError(path: "root", "is required on Linux", hint: "add \"root\": {\"path\": \"rootfs\"}")
+        }
+        if process.args.isEmpty {
+            throw DecodeError(path: "process.args", "is empty: name the program to run", hint: "for example [\"sh\"]")
+        }
+        let rootfs = root.path.hasPrefix("/") ? Files.clean(root.path) : Files.clean(bundle + "/" + root.path)
+        guard let st = Files.stat(rootfs) else {
+            throw DecodeError(path: "root.path", "\(JSON.quoted(root.path)) does not exist (looked for \(rootfs))",
+                              hint: "the rootfs directory must exist before create")
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            throw DecodeError(path: "root.path", "\(JSON.quoted(root.path)) is not a directory")
+        }
+        let linux = spec.linux ?? Linux()
+        let plan = NamespacePlan(linux.namespaces)
+        try Support.check(spec, plan: plan)
+
+        if let h = spec.hostname, !h.isEmpty, !plan.has(.uts) {
+            throw DecodeError(path: "hostname", "is set but the container has no UTS namespace of its own",
+                              hint: "add {\"type\": \"uts\"} to linux.namespaces")
+        }
+        if let d = spec.domainname, !d.isEmpty, !plan.has(.uts) {
+            throw DecodeError(path: "domainname", "is set but the container has no UTS namespace of its own",
+                              hint: "add {\"type\": \"uts\"} to linux.namespaces")
+        }
+        if plan.isNew(.user) {
+            if linux.uidMappings.isEmpty || linux.gidMappings.isEmpty {
+                throw DecodeError(path: "linux.uidMappings", "a new user namespace needs uidMappings and gidMappings")
+            }
+        } else if !linux.uidMappings.isEmpty || !linux.gidMappings.isEmpty {
+            throw DecodeError(path: linux.uidMappings.isEmpty ? "linux.gidMappings" : "linux.uidMappings",
+                              "mappings are given but there is no new user namespace", hint: "add {\"type\": \"user\"} to linux.namespaces")
+        }
+        if !linux.timeOffsets.isEmpty && !plan.isNew(.time) {
+            throw DecodeError(path: "linux.timeOffsets", "offsets are given but there is no new time namespace",
+                              hint: "add {\"type\": \"time\"} to linux.namespaces")
+        }
+        if !process.cwd.hasPrefix("/") {
+            throw DecodeError(path: "process.cwd", "\(JSON.quoted(process.cwd)) must be an absolute path")
+        }
+        for (i, m) in spec.mounts.enumerated() where !m.destination.hasPrefix("/") {
+            throw DecodeError(path: "mounts[\(i)].destination", "\(JSON.quoted(m.destination)) must be an absolute path")
+        }
+        for (i, m) in spec.mounts.enumerated() { _ = try MountOptions(m.options, path: "mounts[\(i)].options") }
+        for (key, _) in linux.sysctl where key.contains("..") || key.contains("/") || key.isEmpty {
+            throw DecodeError(path: "linux.sysctl", "invalid key \(JSON.quoted(key))")
+        }
+        let bindsDev = spec.mounts.contains {
+            Files.clean($0.destination) == "/dev" && ($0.type == "bind" || $0.options.contains("bind") || $0.options.contains("rbind"))
+        }
+        let cgroupPath = try Cgroup.path(cgroupsPath: linux.cgroupsPath, id: options.id)
+        return ContainerConfig(spec: spec, process: process, options: options, bundle: bundle, rootfs: rootfs, plan: plan,
+                               cgroupLayout: CgroupLayout.detect(), cgroupPath: cgroupPath, bindsDev: bindsDev)
+    }
+}

@@ -1,0 +1,151 @@
+import CSkiff
+import Glibc
+import LinuxSys
+import OCISpec
+
+/// The container's side of `create`, in forked children of skiff (no re-exec of the binary).
+/// skiff is single-threaded, so Swift code is safe in the child after fork.
+enum Init {
+    /// Stage 1: enters the namespaces. Joins the ones given by path, creates the user namespace
+    /// (the parent writes its maps), then unshares the rest and forks the init process, which is
+    /// pid 1 of a new pid namespace and the first process of a new time namespace.
+    static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32) -> Never {
+        do {
+            try channel.expect(.go, during: "setup")
+            try NamespacePlan.join(joins)
+            let plan = config.plan
+            if plan.isNew(.user) {
+                try sys("create the user namespace (unshare CLONE_NEWUSER)") { skiff_unshare(SKIFF_CLONE_NEWUSER) }
+                try channel.send(.needMappings)
+                try channel.expect(.mappingsDone, during: "user namespace setup")
+                if skiff_setresgid(0, 0, 0) != 0 || skiff_setresuid(0, 0, 0) != 0 {
+                    throw RuntimeError("linux.uidMappings: container uid and gid 0 must be mapped (skiff_setresuid(0): \(SysError.text(errno)))")
+                }
+            }
+            var flags: Int32 = 0
+            for t in plan.new where t != .user { flags |= t.cloneFlag }
+            if flags != 0 {
+                if skiff_unshare(flags) != 0 {
+                    let names = plan.new.filter { $0 != .user }.map(\.rawValue).joined(separator: ", ")
+                    throw RuntimeError("linux.namespaces: cannot create the \(names) namespaces: \(SysError.text(errno))")
+                }
+            }
+            if plan.isNew(.time), let offsets = config.spec.linux?.timeOffsets, !offsets.isEmpty {
+                let text = offsets.map { "\($0.clock) \($0.secs) \($0.nanosecs)\n" }.joined()
+                do { try Files.write("/proc/self/timens_offsets", text, flags: O_WRONLY) } catch let e as SysError {
+                    throw RuntimeError("linux.timeOffsets: cannot set the clock offsets: \(SysError.text(e.errno))")
+                }
+            }
+            let pid = skiff_fork()
+            if pid == 0 { initProcess(config: config, channel: channel, listenFD: listenFD) }
+            if pid < 0 { throw SysError("fork the container's init process") }
+            try channel.send(.initPid(pid))
+            _exit(0)
+        } catch {
+            try? channel.send(.error("\(error)"))
+            _exit(1)
+        }
+    }
+
+    /// The container's init: builds the rootfs, applies the container settings, reports ready,
+    /// waits for `start`, then becomes the user program.
+    static func initProcess(config: ContainerConfig, channel: SyncChannel, listenFD: Int32) -> Never {
+        var stateJSON = ""
+        do {
+            setsid()
+            var rootfs = Rootfs(config: config)
+            try rootfs.prepare()
+            switch try channel.receive() {
+            case .pidKnown(let s)?: stateJSON = s
+            case .error(let e)?: throw RuntimeError(e)
+            default: throw RuntimeError("the parent went away during setup")
+            }
+            let hooks = config.spec.hooks
+            if !(hooks?.prestart.isEmpty ?? true) || !(hooks?.createRuntime.isEmpty ?? true) {
+                try channel.send(.runHooks)
+                try channel.expect(.hooksDone, during: "prestart and createRuntime hooks")
+            }
+            if let state = try? JSONParser.parse(stateJSON) {
+                try Hooks.run(hooks, .createContainer, state: state)
+            }
+            try rootfs.pivot(noPivot: config.options.noPivot)
+            try rootfs.finish()
+            try ProcessSetup.applyContainerSettings(config)
+            if !config.options.noNewKeyring && skiff_join_session_keyring(nil) < 0 && errno != ENOSYS {
+                throw SysError("create a session keyring (try --no-new-keyring)")
+            }
+            let program = try ProcessSetup.lookup(config.process.args[0], env: config.process.env)
+            if !Files.isDirectory(config.process.cwd) {
+                throw RuntimeError("process.cwd: \(JSON.quoted(config.process.cwd)) is not a directory in the container")
+            }
+            try channel.send(.ready)
+            channel.close()
+            waitForStart(config: config, listenFD: listenFD, program: program, stateJSON: stateJSON)
+        } catch {
+            try? channel.send(.error("\(error)"))
+            _exit(1)
+        }
+    }
+
+    /// Blocks until `start` connects, then execs. Errors from here on go back to `start`.
+    static func waitForStart(config: ContainerConfig, listenFD: Int32, program: String, stateJSON: String) -> Never {
+        var conn: Int32 = -1
+        while true {
+            conn = skiff_accept4(listenFD, Int32(SOCK_CLOEXEC.rawValue))
+            if conn < 0 { if errno == EINTR { continue }; _exit(1) }
+            var b: UInt8 = 0
+            if read(conn, &b, 1) == 1 && b == 1 { break }
+            close(conn)
+        }
+        close(listenFD)
+        func fail(_ text: String) -> Never {
+            _ = try? Files.writeAll(fd: conn, text)
+            _exit(1)
+        }
+        do {
+            if let hooks = config.spec.hooks, !hooks.startContainer.isEmpty, var state = try? JSONParser.parse(stateJSON) {
+                if case .object(var members) = state {
+                    for i in members.indices where members[i].0 == "status" { members[i].1 = .string("created") }
+                    state = .object(members)
+                }
+                try Hooks.run(hooks, .startContainer, state: state)
+            }
+            let p = config.process
+            try ProcessSetup.becomeUser(p, inUserNS: config.plan.has(.user), setgroupsAllowed: true)
+            if p.noNewPrivileges {
+                try sys("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)") { skiff_prctl(SKIFF_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }
+            }
+            umask(mode_t(p.user.umask ?? 0o022))
+            if chdir(p.cwd) != 0 {
+                throw RuntimeError("process.cwd: cannot enter \(JSON.quoted(p.cwd)) as uid \(p.user.uid): \(SysError.text(errno))")
+            }
+            var env = p.env
+            if !env.contains(where: { $0.hasPrefix("HOME=") }) {
+                env.append("HOME=" + Users.home(uid: p.user.uid))
+            }
+            try FDs.prepareForExec(preserve: config.options.preserveFds, keep: conn)
+            let argv = CStrings(p.args), envp = CStrings(env)
+            execve(program, argv.pointers, envp.pointers)
+            throw RuntimeError("process.args[0]: cannot execute \(JSON.quoted(program)): \(SysError.text(errno))")
+        } catch {
+            fail("\(error)")
+        }
+    }
+}
+
+/// File descriptors at exec: only 0, 1, 2 and the `--preserve-fds` ones reach the user
+/// program (CVE-2024-21626 leaked a host directory fd this way).
+enum FDs {
+    static func prepareForExec(preserve: Int, keep: Int32) throws {
+        let first = 3 + max(0, preserve)
+        if skiff_close_range(UInt32(first), UInt32.max, 4 /* CLOSE_RANGE_CLOEXEC */) != 0 {
+            for name in Files.list("/proc/self/fd") {
+                if let fd = Int32(name), fd >= first { _ = skiff_fcntl_int(fd, F_SETFD, FD_CLOEXEC) }
+            }
+        }
+        for fd in 3..<Int32(first) where fd != keep {
+            let flags = skiff_fcntl_int(fd, F_GETFD, 0)
+            if flags >= 0 { _ = skiff_fcntl_int(fd, F_SETFD, flags & ~FD_CLOEXEC) }
+        }
+    }
+}

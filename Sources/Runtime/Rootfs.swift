@@ -1,0 +1,411 @@
+import CSkiff
+import Cgroups
+import Glibc
+import LinuxSys
+import OCISpec
+
+/// Builds the container's filesystem inside its mount namespace: the rootfs bind, `mounts` in
+/// order, devices, then pivot_root, masked and read-only paths. Runs in the container's init
+/// before it becomes the user process.
+///
+/// Every destination inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT), so a symlink
+/// in the image (`/escape -> /../../etc`) resolves inside the rootfs and never onto the host; the
+/// mount then goes onto the resolved file through /proc/self/fd/N, not through the path again.
+struct Rootfs {
+    let root: String
+    let config: ContainerConfig
+    var rootFD: Int32 = -1
+
+    init(config: ContainerConfig) {
+        self.config = config
+        self.root = config.rootfs
+    }
+
+    // MARK: - Before pivot_root
+
+    /// Propagation of "/", the rootfs bind, and the configured mounts.
+    mutating func prepare() throws {
+        let propagation: UInt
+        if let p = config.spec.linux?.rootfsPropagation, let f = MountOptions.propagationTable[p] {
+            propagation = f
+        } else {
+            propagation = SKIFF_MS_SLAVE | SKIFF_MS_REC
+        }
+        try mount(nil, "/", nil, propagation, nil, what: "set propagation of `/` in the container's mount namespace")
+        if propagation & SKIFF_MS_SHARED != 0 { try makeParentPrivate() }
+        try mount(root, root, nil, SKIFF_MS_BIND | SKIFF_MS_REC, nil, what: "bind the rootfs \(q(root)) onto itself")
+        rootFD = try sys("open the rootfs \(q(root))") { skiff_open(root, SKIFF_O_PATH | O_DIRECTORY | O_CLOEXEC, 0) }
+
+        for (i, m) in config.spec.mounts.enumerated() {
+            try mountOne(m, index: i)
+        }
+        if Files.isDirectory(root + "/dev") && !config.bindsDev {
+            try createDefaultDevices()
+        }
+        for (i, d) in (config.spec.linux?.devices ?? []).enumerated() {
+            try createDevice(d, path: "linux.devices[\(i)]")
+        }
+    }
+
+    /// pivot_root(2) needs the new root's parent mount not to be shared: with a shared
+    /// rootfsPropagation, make the mount that holds the rootfs private.
+    func makeParentPrivate() throws {
+        guard let info = Files.readIfPresent("/proc/self/mountinfo") else { return }
+        var best = "/"
+        for line in info.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count > 4 else { continue }
+            let mp = String(f[4])
+            if (root == mp || root.hasPrefix(mp == "/" ? "/" : mp + "/")) && mp.count > best.count { best = mp }
+        }
+        try mount(nil, best, nil, SKIFF_MS_PRIVATE, nil, what: "make the parent mount \(q(best)) of the rootfs private")
+    }
+
+    enum Kind { case directory, file }
+
+    /// Resolves `dest` (a path in the container) inside the rootfs, creating what is missing:
+    /// directories along the way, and the last component as a directory or an empty file.
+    /// Returns an SKIFF_O_PATH fd.
+    func resolve(_ dest: String, create kind: Kind?, what: String) throws -> Int32 {
+        let comps = dest.split(separator: "/").map(String.init).filter { $0 != "." }
+        let resolveFlags = SKIFF_RESOLVE_IN_ROOT | SKIFF_RESOLVE_NO_MAGICLINKS
+        if comps.isEmpty { return try sys("reopen the rootfs") { fcntl(rootFD, F_DUPFD_CLOEXEC, 0) } }
+        // Fast path: it exists.
+        let full = comps.joined(separator: "/")
+        let fd = skiff_openat2(rootFD, full, UInt64(SKIFF_O_PATH | O_CLOEXEC), 0, resolveFlags)
+        if fd >= 0 { return fd }
+        guard errno == ENOENT, let kind else { throw SysError("\(what): resolve \(q(dest)) in the rootfs") }
+        var parent = try sys("reopen the rootfs") { fcntl(rootFD, F_DUPFD_CLOEXEC, 0) }
+        defer { close(parent) }
+        for (n, c) in comps.enumerated() {
+            let prefix = comps[0...n].joined(separator: "/")
+            let last = n == comps.count - 1
+            var next = skiff_openat2(rootFD, prefix, UInt64(SKIFF_O_PATH | O_CLOEXEC), 0, resolveFlags)
+            if next < 0 && errno == ENOENT {
+                if last && kind == .file {
+                    let f = skiff_openat(parent, c, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0o644)
+                    if f < 0 && errno != EEXIST { throw SysError("\(what): create \(q("/" + prefix)) in the rootfs") }
+                    if f >= 0 { close(f) }
+                } else if mkdirat(parent, c, 0o755) != 0 && errno != EEXIST {
+                    throw SysError("\(what): create directory \(q("/" + prefix)) in the rootfs")
+                }
+                next = skiff_openat2(rootFD, prefix, UInt64(SKIFF_O_PATH | O_CLOEXEC), 0, resolveFlags)
+            }
+            if next < 0 {
+                throw SysError("\(what): resolve \(q("/" + prefix)) in the rootfs (a dangling symlink?)")
+            }
+            if last { return next }
+            close(parent)
+            parent = next
+        }
+        fatalError("unreachable: the loop returns on the last component")
+    }
+
+    static func fdPath(_ fd: Int32) -> String { "/proc/self/fd/\(fd)" }
+
+    func mount(_ source: String?, _ target: String, _ type: String?, _ flags: UInt, _ data: String?, what: String) throws {
+        let r = Glibc.mount(source, target, type, flags, data)
+        if r != 0 { throw SysError(what) }
+    }
+
+    mutating func mountOne(_ m: Mount, index i: Int) throws {
+        let path = "mounts[\(i)]"
+        let opts = try MountOptions(m.options, path: path + ".options")
+        let type = m.type ?? ""
+        let isBind = opts.bind || type == "bind"
+        let source = m.source ?? ""
+        let what = "\(path): mount \(JSON.quoted(source.isEmpty ? type : source)) on \(JSON.quoted(m.destination))"
+
+        if type == "cgroup" && !isBind {
+            try mountCgroup(m, opts: opts, what: what)
+            return
+        }
+
+        var kind = Kind.directory
+        if isBind {
+            guard let st = Files.stat(source) else {
+                throw RuntimeError("\(path).source: \(JSON.quoted(source)) does not exist (\(SysError.text(errno))); bind mounts need an existing file or directory")
+            }
+            if st.st_mode & S_IFMT != S_IFDIR { kind = .file }
+        }
+        let dfd = try resolve(m.destination, create: kind, what: what)
+        defer { close(dfd) }
+        var copyFrom: Int32 = -1
+        if opts.tmpcopyup {
+            copyFrom = skiff_open(Rootfs.fdPath(dfd), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+            if copyFrom < 0 { throw SysError("\(what): open the directory to copy up") }
+        }
+        defer { if copyFrom >= 0 { close(copyFrom) } }
+        let target = Rootfs.fdPath(dfd)
+
+        if isBind {
+            try mount(source, target, nil, SKIFF_MS_BIND | (opts.recursiveBind ? SKIFF_MS_REC : 0), nil, what: what)
+            let extra = opts.flags & ~(SKIFF_MS_BIND | SKIFF_MS_REC | SKIFF_MS_REMOUNT)
+            if extra != 0 || opts.clear != 0 {
+                // Flags of a bind mount apply on a remount of the new mount.
+                let nfd = try resolve(m.destination, create: nil, what: what)
+                defer { close(nfd) }
+                let flags = SKIFF_MS_BIND | SKIFF_MS_REMOUNT | extra | lockedFlags(Rootfs.fdPath(nfd))
+                try mount(nil, Rootfs.fdPath(nfd), nil, flags, nil, what: "\(what) (remount with its options)")
+            }
+        } else {
+            let data = opts.dataString
+            try mount(source.isEmpty ? type : source, target, type.isEmpty ? nil : type, opts.flags, data.isEmpty ? nil : data, what: what)
+        }
+
+        if !opts.propagation.isEmpty || opts.recursiveSet != 0 || opts.recursiveClear != 0 || copyFrom >= 0 {
+            let nfd = try resolve(m.destination, create: nil, what: what)
+            defer { close(nfd) }
+            for p in opts.propagation {
+                try mount(nil, Rootfs.fdPath(nfd), nil, p, nil, what: "\(what) (propagation)")
+            }
+            if opts.recursiveSet != 0 || opts.recursiveClear != 0 {
+                let r = skiff_mount_setattr(nfd, "", UInt32(SKIFF_AT_EMPTY_PATH) | SKIFF_AT_RECURSIVE, opts.recursiveSet, opts.recursiveClear, 0, 0)
+                if r != 0 { throw SysError("\(what) (recursive options)") }
+            }
+            if copyFrom >= 0 {
+                let to = skiff_open(Rootfs.fdPath(nfd), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+                if to < 0 { throw SysError("\(what): open the new tmpfs for tmpcopyup") }
+                defer { close(to) }
+                try Rootfs.copyTree(from: copyFrom, to: to, what: what)
+            }
+        }
+    }
+
+    /// Flags a user namespace may not drop on remount (nodev, nosuid, noexec, atime flags of the
+    /// original mount); keeping them is what lets `ro` remounts succeed there.
+    func lockedFlags(_ path: String) -> UInt {
+        guard config.plan.has(.user) else { return 0 }
+        var s = statvfs()
+        guard statvfs(path, &s) == 0 else { return 0 }
+        var f: UInt = 0
+        let m = UInt(s.f_flag)
+        if m & SKIFF_ST_NOSUID != 0 { f |= SKIFF_MS_NOSUID }
+        if m & SKIFF_ST_NODEV != 0 { f |= SKIFF_MS_NODEV }
+        if m & SKIFF_ST_NOEXEC != 0 { f |= SKIFF_MS_NOEXEC }
+        if m & SKIFF_ST_NOATIME != 0 { f |= SKIFF_MS_NOATIME }
+        if m & SKIFF_ST_NODIRATIME != 0 { f |= SKIFF_MS_NODIRATIME }
+        if m & SKIFF_ST_RELATIME != 0 { f |= SKIFF_MS_RELATIME }
+        return f
+    }
+
+    /// `tmpcopyup`: copies what the directory held before the tmpfs covered it.
+    static func copyTree(from src: Int32, to dst: Int32, what: String) throws {
+        guard let dir = fdopendir(fcntl(src, F_DUPFD_CLOEXEC, 0)) else { throw SysError("\(what): read directory for tmpcopyup") }
+        defer { closedir(dir) }
+        while let e = readdir(dir) {
+            let name = withUnsafePointer(to: e.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+            if name == "." || name == ".." { continue }
+            var st = stat()
+            guard fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            let mode = st.st_mode & 0o7777
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                if mkdirat(dst, name, mode) != 0 && errno != EEXIST { throw SysError("\(what): tmpcopyup mkdir \(q(name))") }
+                let s2 = skiff_openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
+                let d2 = skiff_openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
+                if s2 >= 0 && d2 >= 0 { try copyTree(from: s2, to: d2, what: what) }
+                if s2 >= 0 { close(s2) }
+                if d2 >= 0 { close(d2) }
+            case S_IFREG:
+                let s2 = skiff_openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)
+                guard s2 >= 0 else { throw SysError("\(what): tmpcopyup open \(q(name))") }
+                defer { close(s2) }
+                let d2 = skiff_openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, UInt32(mode))
+                guard d2 >= 0 else { throw SysError("\(what): tmpcopyup create \(q(name))") }
+                defer { close(d2) }
+                let bytes = try Files.readAll(fd: s2)
+                try Files.writeAll(fd: d2, bytes)
+            case S_IFLNK:
+                var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let n = readlinkat(src, name, &buf, buf.count - 1)
+                if n >= 0 { buf[n] = 0; symlinkat(buf, dst, name) }
+            default:
+                mknodat(dst, name, st.st_mode, st.st_rdev)
+            }
+            fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW)
+        }
+    }
+
+    /// A `cgroup` mount: with a new cgroup namespace, fresh cgroup filesystems (which show the
+    /// container's cgroup as their root); otherwise binds of the container's own cgroup
+    /// directories. On a v1 or hybrid host, a tmpfs holds one directory per hierarchy.
+    func mountCgroup(_ m: Mount, opts: MountOptions, what: String) throws {
+        let layout = config.cgroupLayout
+        let fresh = config.plan.isNew(.cgroup)
+        let flags = opts.flags & ~(SKIFF_MS_BIND | SKIFF_MS_REC)
+        let dfd = try resolve(m.destination, create: .directory, what: what)
+        defer { close(dfd) }
+        if layout.v1.isEmpty, let unified = layout.unified {
+            if fresh {
+                try mount("cgroup2", Rootfs.fdPath(dfd), "cgroup2", flags, nil, what: what)
+            } else {
+                try bindRemount(unified + config.cgroupPath, m.destination, flags: flags, what: what)
+            }
+            return
+        }
+        try mount("tmpfs", Rootfs.fdPath(dfd), "tmpfs", SKIFF_MS_NOSUID | SKIFF_MS_NODEV | SKIFF_MS_NOEXEC, "mode=755", what: what)
+        var subs: [(name: String, fsType: String, data: String?, host: String)] = layout.v1.map { h in
+            (Files.basename(h.mountPoint), "cgroup", h.controllers.joined(separator: ","), h.mountPoint)
+        }
+        if let u = layout.unified { subs.append(("unified", "cgroup2", nil, u)) }
+        let base = m.destination.hasSuffix("/") ? m.destination : m.destination + "/"
+        for s in subs {
+            if fresh {
+                let sfd = try resolve(base + s.name, create: .directory, what: what)
+                defer { close(sfd) }
+                try mount("cgroup", Rootfs.fdPath(sfd), s.fsType, flags, s.data, what: "\(what): \(s.name)")
+            } else {
+                close(try resolve(base + s.name, create: .directory, what: what))
+                try bindRemount(s.host + config.cgroupPath, base + s.name, flags: flags, what: "\(what): \(s.name)")
+            }
+        }
+        // Hierarchies that combine controllers ("cpu,cpuacct") get a link per controller.
+        for h in layout.v1 where h.controllers.count > 1 {
+            for c in h.controllers where !c.hasPrefix("name=") && c != Files.basename(h.mountPoint) {
+                let pfd = try resolve(m.destination, create: nil, what: what)
+                symlinkat(Files.basename(h.mountPoint), pfd, c)
+                close(pfd)
+            }
+        }
+        if opts.flags & SKIFF_MS_RDONLY != 0 {
+            let nfd = try resolve(m.destination, create: nil, what: what)
+            defer { close(nfd) }
+            try mount(nil, Rootfs.fdPath(nfd), nil, SKIFF_MS_REMOUNT | SKIFF_MS_RDONLY | SKIFF_MS_NOSUID | SKIFF_MS_NODEV | SKIFF_MS_NOEXEC, "mode=755", what: "\(what) (read-only)")
+        }
+    }
+
+    /// A bind mount, then a remount of the new mount with `flags` (bind flags apply only so).
+    func bindRemount(_ source: String, _ dest: String, flags: UInt, what: String) throws {
+        let dfd = try resolve(dest, create: .directory, what: what)
+        try mount(source, Rootfs.fdPath(dfd), nil, SKIFF_MS_BIND | SKIFF_MS_REC, nil, what: what)
+        close(dfd)
+        if flags == 0 { return }
+        let nfd = try resolve(dest, create: nil, what: what)
+        defer { close(nfd) }
+        try mount(nil, Rootfs.fdPath(nfd), nil, SKIFF_MS_BIND | SKIFF_MS_REMOUNT | flags | lockedFlags(Rootfs.fdPath(nfd)), nil, what: "\(what) (remount with its options)")
+    }
+
+    // MARK: - Devices
+
+    static let defaultDevices: [(name: String, major: UInt32, minor: UInt32)] = [
+        ("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0),
+    ]
+
+    /// /dev/null, zero, full, random, urandom, tty (config-linux.md "Default Devices"), the
+    /// /dev/ptmx link and the /dev/fd, stdin, stdout, stderr links.
+    func createDefaultDevices() throws {
+        let custom = Set((config.spec.linux?.devices ?? []).map { Files.clean($0.path) })
+        for d in Rootfs.defaultDevices where !custom.contains("/dev/" + d.name) {
+            try makeNode(path: "/dev/" + d.name, type: S_IFCHR, major: d.major, minor: d.minor, mode: 0o666, uid: 0, gid: 0, what: "default device /dev/\(d.name)")
+        }
+        let devFD = try resolve("/dev", create: .directory, what: "create /dev links")
+        defer { close(devFD) }
+        var links = [("pts/ptmx", "ptmx"), ("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"),
+                     ("/proc/self/fd/1", "stdout"), ("/proc/self/fd/2", "stderr")]
+        if Files.exists("/proc/kcore") { links.append(("/proc/kcore", "core")) }
+        for (target, name) in links where !custom.contains("/dev/" + name) {
+            if name == "ptmx" { unlinkat(devFD, name, 0) }
+            if symlinkat(target, devFD, name) != 0 && errno != EEXIST {
+                throw SysError("create the link /dev/\(name) -> \(target)")
+            }
+        }
+    }
+
+    func createDevice(_ d: Device, path: String) throws {
+        let type: mode_t
+        switch d.type {
+        case "c", "u": type = S_IFCHR
+        case "b": type = S_IFBLK
+        default: type = S_IFIFO
+        }
+        try makeNode(path: d.path, type: type, major: UInt32(d.major ?? 0), minor: UInt32(d.minor ?? 0),
+                     mode: mode_t(d.fileMode ?? 0o666), uid: d.uid ?? 0, gid: d.gid ?? 0, what: "\(path): create device \(JSON.quoted(d.path))")
+    }
+
+    /// mknod in the rootfs; in a user namespace (where mknod is not allowed) a bind mount of the
+    /// host's device node instead, as runc does.
+    func makeNode(path: String, type: mode_t, major: UInt32, minor: UInt32, mode: mode_t, uid: UInt32, gid: UInt32, what: String) throws {
+        let parent = Files.dirname(path), name = Files.basename(path)
+        let pfd = try resolve(parent, create: .directory, what: what)
+        defer { close(pfd) }
+        unlinkat(pfd, name, 0)
+        if config.plan.has(.user) {
+            let f = skiff_openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            if f < 0 { throw SysError(what) }
+            close(f)
+            let nfd = try resolve(path, create: nil, what: what)
+            defer { close(nfd) }
+            try mount(path, Rootfs.fdPath(nfd), nil, SKIFF_MS_BIND, nil, what: "\(what) (bind of the host device \(q(path)))")
+            return
+        }
+        let dev = skiff_makedev(major, minor)
+        if mknodat(pfd, name, type | (mode & 0o7777), dev_t(dev)) != 0 { throw SysError(what) }
+        // mknod applies the umask: set the mode exactly, then the owner.
+        let nfd = try resolve(path, create: nil, what: what)
+        defer { close(nfd) }
+        if chmod(Rootfs.fdPath(nfd), mode & 0o7777) != 0 { throw SysError("\(what): chmod") }
+        if chown(Rootfs.fdPath(nfd), uid, gid) != 0 { throw SysError("\(what): chown") }
+    }
+
+    // MARK: - pivot_root and after
+
+    /// Makes the rootfs the container's `/`: pivot_root(".", ".") and a lazy unmount of the old
+    /// root, or with `--no-pivot`, MS_MOVE and chroot (for roots on ramfs, where pivot_root fails).
+    func pivot(noPivot: Bool) throws {
+        try sys("chdir to the rootfs \(q(root))") { chdir(root) }
+        if noPivot {
+            try mount(root, "/", nil, SKIFF_MS_MOVE, nil, what: "move the rootfs onto `/` (--no-pivot)")
+            try sys("chroot to the rootfs") { chroot(".") }
+        } else {
+            try sys("pivot_root to \(q(root))") { skiff_pivot_root(".", ".") }
+            // The old root is now stacked under "/": detach it without propagating to the host.
+            try mount(nil, ".", nil, SKIFF_MS_SLAVE | SKIFF_MS_REC, nil, what: "make the old root a slave")
+            try sys("unmount the old root") { umount2(".", Int32(SKIFF_MNT_DETACH)) }
+        }
+        try sys("chdir to `/`") { chdir("/") }
+        close(rootFD)
+    }
+
+    /// After pivot_root: paths are the container's own, and "/" is the rootfs.
+    func finish() throws {
+        let linux = config.spec.linux
+        for (i, p) in (linux?.readonlyPaths ?? []).enumerated() {
+            try readonly(p, what: "linux.readonlyPaths[\(i)]")
+        }
+        for (i, p) in (linux?.maskedPaths ?? []).enumerated() {
+            try mask(p, what: "linux.maskedPaths[\(i)]")
+        }
+        if config.spec.root?.readonly == true {
+            let flags = SKIFF_MS_BIND | SKIFF_MS_REMOUNT | SKIFF_MS_RDONLY | lockedFlags("/")
+            try mount(nil, "/", nil, flags, nil, what: "root.readonly: remount `/` read-only")
+        }
+    }
+
+    func readonly(_ path: String, what: String) throws {
+        guard Files.exists(path) else { return }
+        try mount(path, path, nil, SKIFF_MS_BIND | SKIFF_MS_REC, nil, what: "\(what): bind \(JSON.quoted(path))")
+        if skiff_mount_setattr(AT_FDCWD, path, SKIFF_AT_RECURSIVE, SKIFF_MOUNT_ATTR_RDONLY, 0, 0, 0) != 0 {
+            try mount(nil, path, nil, SKIFF_MS_BIND | SKIFF_MS_REMOUNT | SKIFF_MS_RDONLY | lockedFlags(path), nil, what: "\(what): remount \(JSON.quoted(path)) read-only")
+        }
+    }
+
+    /// Masks a path: an empty read-only tmpfs over a directory, /dev/null over anything else.
+    /// /dev/null is checked to really be the null device first (CVE-2025-31133: a container
+    /// image may ship /dev/null as a symlink to a file it wants to expose).
+    func mask(_ path: String, what: String) throws {
+        guard let st = Files.lstat(path) else { return }
+        if st.st_mode & S_IFMT == S_IFDIR {
+            try mount("tmpfs", path, "tmpfs", SKIFF_MS_RDONLY, nil, what: "\(what): mask \(JSON.quoted(path))")
+            return
+        }
+        let null = try sys("\(what): open /dev/null") { skiff_open("/dev/null", SKIFF_O_PATH | O_NOFOLLOW | O_CLOEXEC, 0) }
+        defer { close(null) }
+        var ns = stat()
+        fstat(null, &ns)
+        guard ns.st_mode & S_IFMT == S_IFCHR, skiff_major(UInt64(ns.st_rdev)) == 1, skiff_minor(UInt64(ns.st_rdev)) == 3 else {
+            throw RuntimeError("\(what): cannot mask \(JSON.quoted(path)): /dev/null in the container is not the null device")
+        }
+        try mount(Rootfs.fdPath(null), path, nil, SKIFF_MS_BIND, nil, what: "\(what): mask \(JSON.quoted(path))")
+    }
+}

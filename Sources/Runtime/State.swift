@@ -1,0 +1,178 @@
+import Glibc
+import LinuxSys
+import OCISpec
+
+/// The OCI status of a container (runtime.md "State").
+public enum ContainerStatus: String {
+    case creating, created, running, stopped, paused
+}
+
+/// What skiff remembers about a container, in `<root>/<id>/state.json`.
+public struct ContainerState {
+    public var ociVersion: String
+    public var id: String
+    /// The init process (host pid) and its start time from /proc/PID/stat, so a recycled pid
+    /// is never mistaken for the container.
+    public var pid: Int32
+    public var startTime: UInt64
+    public var bundle: String
+    public var rootfs: String
+    public var created: String
+    public var owner: String
+    /// "created" until `start` ran the user program, then "running". Whether the process is
+    /// still alive is checked on every read.
+    public var phase: ContainerStatus
+    public var annotations: [(String, String)]
+    public var cgroupPath: String
+    public var cgroupCreated: [String]
+    /// The config's hooks, kept for `start` (poststart) and `delete` (poststop), raw JSON.
+    public var hooks: JSON?
+    /// A user namespace the container created or joined (its processes run as mapped ids).
+    public var useTerminal: Bool
+
+    public var status: ContainerStatus {
+        if pid <= 0 { return phase == .creating ? .creating : .stopped }
+        return Proc.isAlive(pid, startTime: startTime) ? phase : .stopped
+    }
+
+    /// The state as the spec (and runc's extras: rootfs, created, owner) defines it, for
+    /// `state` and for the hooks' stdin.
+    public func specState(status: ContainerStatus? = nil) -> JSON {
+        let st = status ?? self.status
+        return .obj([
+            ("ociVersion", .string(ociVersion)),
+            ("id", .string(id)),
+            ("status", .string(st.rawValue)),
+            ("pid", (st == .stopped) ? .int(0) : .int(pid)),
+            ("bundle", .string(bundle)),
+            ("rootfs", .string(rootfs)),
+            ("created", .string(created)),
+            ("owner", .string(owner)),
+            ("annotations", annotations.isEmpty ? nil : .object(annotations.map { ($0.0, .string($0.1)) })),
+        ])
+    }
+
+    var json: JSON {
+        .obj([
+            ("ociVersion", .string(ociVersion)), ("id", .string(id)), ("pid", .int(pid)),
+            ("startTime", .int(startTime)), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
+            ("created", .string(created)), ("owner", .string(owner)), ("phase", .string(phase.rawValue)),
+            ("annotations", .object(annotations.map { ($0.0, .string($0.1)) })),
+            ("cgroupPath", .string(cgroupPath)), ("cgroupCreated", .array(cgroupCreated.map { .string($0) })),
+            ("hooks", hooks), ("terminal", .bool(useTerminal)),
+        ])
+    }
+
+    init(from node: Node) throws {
+        let o = try node.object()
+        ociVersion = try o.string("ociVersion") ?? ""
+        id = try o.requiredString("id")
+        pid = try o.int("pid") ?? 0
+        startTime = try o.int("startTime") ?? 0
+        bundle = try o.string("bundle") ?? ""
+        rootfs = try o.string("rootfs") ?? ""
+        created = try o.string("created") ?? ""
+        owner = try o.string("owner") ?? ""
+        phase = ContainerStatus(rawValue: try o.string("phase") ?? "") ?? .stopped
+        annotations = try o.stringMap("annotations") ?? []
+        cgroupPath = try o.string("cgroupPath") ?? ""
+        cgroupCreated = try o.strings("cgroupCreated") ?? []
+        hooks = o.optional("hooks")?.value
+        useTerminal = try o.bool("terminal") ?? false
+    }
+
+    init(id: String, bundle: String, rootfs: String, ociVersion: String, annotations: [(String, String)]) {
+        self.ociVersion = ociVersion
+        self.id = id
+        self.pid = 0
+        self.startTime = 0
+        self.bundle = bundle
+        self.rootfs = rootfs
+        self.created = Clock.rfc3339()
+        self.owner = Users.hostName(uid: getuid())
+        self.phase = .creating
+        self.annotations = annotations
+        self.cgroupPath = ""
+        self.cgroupCreated = []
+        self.hooks = nil
+        self.useTerminal = false
+    }
+}
+
+/// The state directory (`--root`, default /run/skiff): one directory per container.
+public struct StateStore {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    public static let maxIDLength = 255
+
+    /// Ids are file names: letters, digits and `_ + - .`, not "." or "..", at most 255 bytes.
+    public static func validate(id: String) throws {
+        if id.isEmpty { throw RuntimeError("container id is empty: give the container a name") }
+        if id.utf8.count > maxIDLength {
+            throw RuntimeError("container id is \(id.utf8.count) characters long; the limit is \(maxIDLength)")
+        }
+        if id == "." || id == ".." {
+            throw RuntimeError("invalid container id \(JSON.quoted(id)): \".\" and \"..\" are not names")
+        }
+        for c in id.unicodeScalars {
+            let ok = (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || "_+-.".unicodeScalars.contains(c)
+            if !ok {
+                let shown = c == "/" ? "\"/\"" : JSON.quoted(String(c))
+                throw RuntimeError("invalid container id \(JSON.quoted(id)): \(shown) is not allowed (use letters, digits and _ + - .)")
+            }
+        }
+    }
+
+    public func dir(_ id: String) -> String { root + "/" + id }
+    func stateFile(_ id: String) -> String { dir(id) + "/state.json" }
+
+    /// Makes the container's directory; fails if the id is taken (atomic: mkdir).
+    public func claim(_ id: String) throws {
+        try StateStore.validate(id: id)
+        do { try Files.mkdirAll(root, mode: 0o700) } catch let e as SysError {
+            throw RuntimeError("cannot create the state directory \(q(root)): \(SysError.text(e.errno)) (set another with --root)")
+        }
+        if mkdir(dir(id), 0o711) != 0 {
+            if errno == EEXIST { throw RuntimeError("container \(JSON.quoted(id)) already exists") }
+            throw RuntimeError("cannot create \(q(dir(id))): \(SysError.text(errno))")
+        }
+    }
+
+    public func exists(_ id: String) -> Bool { Files.isDirectory(dir(id)) }
+
+    public func load(_ id: String) throws -> ContainerState {
+        try StateStore.validate(id: id)
+        guard let text = Files.readIfPresent(stateFile(id)) else {
+            if exists(id) {
+                // Claimed but not yet written: `create` is still working on it.
+                var s = ContainerState(id: id, bundle: "", rootfs: "", ociVersion: "", annotations: [])
+                s.phase = .creating
+                return s
+            }
+            throw RuntimeError("container \(JSON.quoted(id)) does not exist")
+        }
+        do {
+            return try ContainerState(from: Node(try JSONParser.parse(text)))
+        } catch {
+            throw RuntimeError("state of container \(JSON.quoted(id)) in \(q(stateFile(id))) is damaged (\(error)); remove it with `skiff delete --force \(id)`")
+        }
+    }
+
+    public func save(_ s: ContainerState) throws {
+        do { try Files.writeAtomic(stateFile(s.id), s.json.serialized()) } catch let e as SysError {
+            throw RuntimeError("cannot write the state of container \(JSON.quoted(s.id)): \(e)")
+        }
+    }
+
+    public func remove(_ id: String) throws {
+        do { try Files.removeTree(dir(id)) } catch let e as SysError {
+            throw RuntimeError("cannot remove the state of container \(JSON.quoted(id)): \(e)")
+        }
+    }
+
+    public func ids() -> [String] {
+        Files.list(root).filter { Files.isDirectory(root + "/" + $0) }.sorted()
+    }
+}

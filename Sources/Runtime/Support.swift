@@ -1,0 +1,45 @@
+import Cgroups
+import LinuxSys
+import OCISpec
+
+/// What skiff does not implement yet. Each is refused with the JSON path and a clear word,
+/// never dropped silently; the README's feature table lists the same things. Shrinks as
+/// features land.
+enum Support {
+    static func check(_ spec: Spec, plan: NamespacePlan) throws {
+        if let p = spec.process {
+            try checkProcess(p, path: "process")
+        }
+        for (i, m) in spec.mounts.enumerated() where !m.uidMappings.isEmpty || !m.gidMappings.isEmpty {
+            throw DecodeError.unsupported("mounts[\(i)].\(m.uidMappings.isEmpty ? "gidMappings" : "uidMappings")", "idmapped mounts")
+        }
+        guard let linux = spec.linux else { return }
+        if linux.seccomp != nil { throw DecodeError.unsupported("linux.seccomp", "seccomp") }
+        if linux.intelRdt != nil { throw DecodeError.unsupported("linux.intelRdt", "Intel RDT") }
+        if linux.personality != nil { throw DecodeError.unsupported("linux.personality", "personality") }
+        if linux.memoryPolicy != nil { throw DecodeError.unsupported("linux.memoryPolicy", "memory policy") }
+        if !linux.netDevices.isEmpty { throw DecodeError.unsupported("linux.netDevices", "moving network devices") }
+        if let l = linux.mountLabel, !l.isEmpty {
+            throw DecodeError(path: "linux.mountLabel", "SELinux is not enabled on this host", hint: "remove the label")
+        }
+        if let r = linux.resources { try CgroupResources.checkSupported(r, path: "linux.resources", layout: .detect()) }
+    }
+
+    static func checkProcess(_ p: OCISpec.Process, path: String) throws {
+        if p.terminal {
+            throw DecodeError.unsupported("\(path).terminal", "a terminal (process.terminal: true)")
+        }
+        if let a = p.apparmorProfile, !a.isEmpty {
+            let enabled = Files.readIfPresent("/sys/module/apparmor/parameters/enabled")?.hasPrefix("Y") == true
+            if enabled { throw DecodeError.unsupported("\(path).apparmorProfile", "AppArmor") }
+            throw DecodeError(path: "\(path).apparmorProfile", "AppArmor is not enabled on this host, so profile \(JSON.quoted(a)) cannot be applied",
+                              hint: "remove apparmorProfile")
+        }
+        if let l = p.selinuxLabel, !l.isEmpty {
+            throw DecodeError(path: "\(path).selinuxLabel", "SELinux is not enabled on this host", hint: "remove the label")
+        }
+        if p.scheduler != nil { throw DecodeError.unsupported("\(path).scheduler", "scheduling policy") }
+        if p.ioPriority != nil { throw DecodeError.unsupported("\(path).ioPriority", "I/O priority") }
+        if p.execCPUAffinity != nil { throw DecodeError.unsupported("\(path).execCPUAffinity", "exec CPU affinity") }
+    }
+}

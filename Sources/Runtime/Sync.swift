@@ -1,0 +1,111 @@
+import Glibc
+import LinuxSys
+
+/// The closed vocabulary the parent (`skiff create`) and its children speak over a
+/// SOCK_SEQPACKET socketpair: one message per packet, a type byte and a payload.
+enum SyncMessage: Equatable {
+    /// parent -> stage 1: the process is in its cgroup; go on with the namespaces.
+    case go
+    /// stage 1 -> parent: a new user namespace exists; write uid_map and gid_map.
+    case needMappings
+    /// parent -> stage 1: mappings written.
+    case mappingsDone
+    /// stage 1 -> parent: the container's init process, as a pid of the parent's namespace.
+    case initPid(Int32)
+    /// parent -> init: the pid is known; init may now talk. Carries the state JSON the
+    /// createContainer and startContainer hooks get on stdin.
+    case pidKnown(String)
+    /// init -> parent: namespaces and mounts are ready; run prestart and createRuntime hooks.
+    case runHooks
+    /// parent -> init: hooks ran.
+    case hooksDone
+    /// init -> parent: fully set up, waiting for `start`.
+    case ready
+    /// child -> parent: setup failed; the text says what, where and why.
+    case error(String)
+
+    var bytes: [UInt8] {
+        switch self {
+        case .go: return [1]
+        case .needMappings: return [2]
+        case .mappingsDone: return [3]
+        case .initPid(let p): return [4] + withUnsafeBytes(of: p.littleEndian) { Array($0) }
+        case .pidKnown(let s): return [5] + Array(s.utf8)
+        case .runHooks: return [6]
+        case .hooksDone: return [7]
+        case .ready: return [8]
+        case .error(let s): return [9] + Array(s.utf8.prefix(60000))
+        }
+    }
+
+    init?(bytes: ArraySlice<UInt8>) {
+        guard let t = bytes.first else { return nil }
+        let payload = bytes.dropFirst()
+        switch t {
+        case 1: self = .go
+        case 2: self = .needMappings
+        case 3: self = .mappingsDone
+        case 4:
+            guard payload.count == 4 else { return nil }
+            var v: Int32 = 0
+            withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: payload) }
+            self = .initPid(Int32(littleEndian: v))
+        case 5: self = .pidKnown(String(decoding: payload, as: UTF8.self))
+        case 6: self = .runHooks
+        case 7: self = .hooksDone
+        case 8: self = .ready
+        case 9: self = .error(String(decoding: payload, as: UTF8.self))
+        default: return nil
+        }
+    }
+}
+
+/// One end of the sync socketpair.
+struct SyncChannel {
+    let fd: Int32
+
+    static func pair() throws -> (parent: SyncChannel, child: SyncChannel) {
+        var fds: [Int32] = [0, 0]
+        try sys("socketpair") { socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+        return (SyncChannel(fd: fds[0]), SyncChannel(fd: fds[1]))
+    }
+
+    func send(_ m: SyncMessage) throws {
+        let b = m.bytes
+        try sys("send to the container process") { b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+    }
+
+    /// The next message, or nil when the other side closed (it exited or exec'd).
+    func receive() throws -> SyncMessage? {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        let n = try sys("receive from the container process") { buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+        if n == 0 { return nil }
+        guard let m = SyncMessage(bytes: buf[0..<n]) else {
+            throw RuntimeError("container setup sent a message skiff does not understand (type \(buf[0]))")
+        }
+        return m
+    }
+
+    /// Receives and requires a given message; an `.error` from the child becomes the thrown error.
+    func expect(_ wanted: SyncMessage, during phase: String) throws {
+        switch try receive() {
+        case .some(wanted): return
+        case .some(.error(let text)): throw RuntimeError(text)
+        case .none: throw RuntimeError("the container process exited during \(phase)")
+        case .some(let other): throw RuntimeError("unexpected message \(other) from the container process during \(phase)")
+        }
+    }
+
+    func close() { Glibc.close(fd) }
+}
+
+/// An error for the user, already worded ("what failed: why").
+public struct RuntimeError: Error, CustomStringConvertible {
+    public let description: String
+    /// Process exit status for the CLI (1 unless said otherwise).
+    public let exitCode: Int32
+    public init(_ description: String, exitCode: Int32 = 1) {
+        self.description = description
+        self.exitCode = exitCode
+    }
+}

@@ -1,0 +1,343 @@
+// A small JSON reader and writer without Foundation: config.json and state.json are read on every
+// command, and JSONDecoder costs more than the rest of `state` together (see README, Performance).
+
+/// A parsed JSON value. Numbers keep their source text so that 64-bit integers (memory limits,
+/// time offsets, uids) are never rounded through a Double.
+public enum JSON: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case number(String)
+    case string(String)
+    case array([JSON])
+    /// Members in document order; duplicate keys are rejected by the parser.
+    case object([(String, JSON)])
+
+    public static func == (a: JSON, b: JSON) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.number(x), .number(y)): return x == y
+        case let (.string(x), .string(y)): return x == y
+        case let (.array(x), .array(y)): return x == y
+        case let (.object(x), .object(y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    public subscript(key: String) -> JSON? {
+        if case .object(let members) = self {
+            for (k, v) in members where k == key { return v }
+        }
+        return nil
+    }
+
+    /// The JSON type name used in error messages ("expected a string, got a number").
+    public var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .number: return "a number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+}
+
+/// Broken JSON: where (line and column, 1-based) and what.
+public struct JSONSyntaxError: Error, CustomStringConvertible {
+    public let line: Int
+    public let column: Int
+    public let message: String
+    public var description: String { "line \(line), column \(column): \(message)" }
+}
+
+public enum JSONParser {
+    public static func parse(_ text: String) throws -> JSON {
+        var bytes = Array(text.utf8)
+        return try bytes.withUnsafeMutableBufferPointer { buf in
+            var p = Parser(buf: UnsafeBufferPointer(buf))
+            p.skipSpace()
+            let v = try p.value(depth: 0)
+            p.skipSpace()
+            if p.i < buf.count { throw p.error("unexpected text after the end of the JSON value") }
+            return v
+        }
+    }
+
+    public static func parse(bytes: [UInt8]) throws -> JSON {
+        try bytes.withUnsafeBufferPointer { buf in
+            var p = Parser(buf: buf)
+            p.skipSpace()
+            let v = try p.value(depth: 0)
+            p.skipSpace()
+            if p.i < buf.count { throw p.error("unexpected text after the end of the JSON value") }
+            return v
+        }
+    }
+
+    struct Parser {
+        let buf: UnsafeBufferPointer<UInt8>
+        var i = 0
+
+        init(buf: UnsafeBufferPointer<UInt8>) { self.buf = buf }
+
+        func error(_ message: String) -> JSONSyntaxError {
+            var line = 1, col = 1
+            var k = 0
+            while k < i && k < buf.count {
+                if buf[k] == 0x0A { line += 1; col = 1 } else if buf[k] & 0xC0 != 0x80 { col += 1 }
+                k += 1
+            }
+            return JSONSyntaxError(line: line, column: col, message: message)
+        }
+
+        mutating func skipSpace() {
+            while i < buf.count, buf[i] == 0x20 || buf[i] == 0x0A || buf[i] == 0x0D || buf[i] == 0x09 { i += 1 }
+        }
+
+        func describe(_ c: UInt8) -> String {
+            if c >= 0x20 && c < 0x7F { return "'\(Character(Unicode.Scalar(c)))'" }
+            return "byte 0x" + String(c, radix: 16)
+        }
+
+        mutating func value(depth: Int) throws -> JSON {
+            if depth > 512 { throw error("nesting deeper than 512 levels") }
+            guard i < buf.count else { throw error("unexpected end of input, expected a value") }
+            switch buf[i] {
+            case UInt8(ascii: "{"): return try object(depth: depth)
+            case UInt8(ascii: "["): return try array(depth: depth)
+            case UInt8(ascii: "\""): return .string(try string())
+            case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+            case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+            case UInt8(ascii: "n"): try literal("null"); return .null
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
+            default: throw error("unexpected \(describe(buf[i])), expected a value")
+            }
+        }
+
+        mutating func literal(_ word: StaticString) throws {
+            let n = word.utf8CodeUnitCount
+            let w = UnsafeBufferPointer(start: word.utf8Start, count: n)
+            guard i + n <= buf.count, (0..<n).allSatisfy({ buf[i + $0] == w[$0] }) else {
+                throw error("invalid literal, expected \(word)")
+            }
+            i += n
+        }
+
+        mutating func object(depth: Int) throws -> JSON {
+            i += 1
+            var members: [(String, JSON)] = []
+            skipSpace()
+            if i < buf.count && buf[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            while true {
+                skipSpace()
+                guard i < buf.count else { throw error("unexpected end of input inside an object") }
+                guard buf[i] == UInt8(ascii: "\"") else {
+                    throw error("unexpected \(describe(buf[i])), expected a member name in double quotes")
+                }
+                let keyStart = i
+                let key = try string()
+                for (k, _) in members where k == key {
+                    i = keyStart
+                    throw error("duplicate member \"\(key)\"")
+                }
+                skipSpace()
+                guard i < buf.count, buf[i] == UInt8(ascii: ":") else { throw error("expected ':' after member name \"\(key)\"") }
+                i += 1
+                skipSpace()
+                members.append((key, try value(depth: depth + 1)))
+                skipSpace()
+                guard i < buf.count else { throw error("unexpected end of input inside an object") }
+                if buf[i] == UInt8(ascii: ",") { i += 1; continue }
+                if buf[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                throw error("unexpected \(describe(buf[i])), expected ',' or '}'")
+            }
+        }
+
+        mutating func array(depth: Int) throws -> JSON {
+            i += 1
+            var items: [JSON] = []
+            skipSpace()
+            if i < buf.count && buf[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            while true {
+                skipSpace()
+                items.append(try value(depth: depth + 1))
+                skipSpace()
+                guard i < buf.count else { throw error("unexpected end of input inside an array") }
+                if buf[i] == UInt8(ascii: ",") { i += 1; continue }
+                if buf[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                throw error("unexpected \(describe(buf[i])), expected ',' or ']'")
+            }
+        }
+
+        mutating func number() throws -> String {
+            let start = i
+            if buf[i] == UInt8(ascii: "-") { i += 1 }
+            func digits(_ p: inout Parser) -> Int {
+                let s = p.i
+                while p.i < p.buf.count, p.buf[p.i] >= 0x30 && p.buf[p.i] <= 0x39 { p.i += 1 }
+                return p.i - s
+            }
+            guard i < buf.count else { throw error("unexpected end of input inside a number") }
+            if buf[i] == UInt8(ascii: "0") { i += 1 } else if digits(&self) == 0 { throw error("invalid number") }
+            if i < buf.count, buf[i] == UInt8(ascii: ".") {
+                i += 1
+                if digits(&self) == 0 { throw error("invalid number: digits expected after '.'") }
+            }
+            if i < buf.count, buf[i] == UInt8(ascii: "e") || buf[i] == UInt8(ascii: "E") {
+                i += 1
+                if i < buf.count, buf[i] == UInt8(ascii: "+") || buf[i] == UInt8(ascii: "-") { i += 1 }
+                if digits(&self) == 0 { throw error("invalid number: digits expected in exponent") }
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self)
+        }
+
+        mutating func hex4() throws -> UInt32 {
+            guard i + 4 <= buf.count else { throw error("truncated \\u escape") }
+            var v: UInt32 = 0
+            for _ in 0..<4 {
+                let c = buf[i]
+                let d: UInt32
+                switch c {
+                case 0x30...0x39: d = UInt32(c - 0x30)
+                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+                default: throw error("invalid hex digit in \\u escape")
+                }
+                v = v << 4 | d
+                i += 1
+            }
+            return v
+        }
+
+        mutating func string() throws -> String {
+            i += 1
+            let start = i
+            // Fast path: no escapes.
+            while i < buf.count, buf[i] != UInt8(ascii: "\""), buf[i] != UInt8(ascii: "\\"), buf[i] >= 0x20 { i += 1 }
+            if i < buf.count, buf[i] == UInt8(ascii: "\"") {
+                let s = String(decoding: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self)
+                i += 1
+                return s
+            }
+            var out = Array(buf[start..<i])
+            while true {
+                guard i < buf.count else { throw error("unterminated string") }
+                let c = buf[i]
+                if c == UInt8(ascii: "\"") { i += 1; break }
+                if c < 0x20 { throw error("control character \(describe(c)) inside a string (escape it)") }
+                if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
+                i += 1
+                guard i < buf.count else { throw error("unterminated escape") }
+                let e = buf[i]
+                i += 1
+                switch e {
+                case UInt8(ascii: "\""): out.append(0x22)
+                case UInt8(ascii: "\\"): out.append(0x5C)
+                case UInt8(ascii: "/"): out.append(0x2F)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try hex4()
+                    if scalar >= 0xD800 && scalar < 0xDC00 {
+                        guard i + 6 <= buf.count, buf[i] == UInt8(ascii: "\\"), buf[i + 1] == UInt8(ascii: "u") else {
+                            throw error("unpaired UTF-16 surrogate in \\u escape")
+                        }
+                        i += 2
+                        let low = try hex4()
+                        guard low >= 0xDC00 && low < 0xE000 else { throw error("invalid UTF-16 surrogate pair") }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if scalar >= 0xDC00 && scalar < 0xE000 {
+                        throw error("unpaired UTF-16 surrogate in \\u escape")
+                    }
+                    out.append(contentsOf: Array(String(Character(Unicode.Scalar(scalar)!)).utf8))
+                default:
+                    i -= 1
+                    throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'")
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+}
+
+// MARK: - Writing
+
+extension JSON {
+    /// Compact serialization (state.json, `state`, `list --format json`), or indented with `indent`.
+    public func serialized(indent: Int? = nil) -> String {
+        var out = ""
+        write(to: &out, indent: indent, level: 0)
+        return out
+    }
+
+    func write(to out: inout String, indent: Int?, level: Int) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n): out += n
+        case .string(let s): JSON.quote(s, into: &out)
+        case .array(let items):
+            if items.isEmpty { out += "[]"; return }
+            out += "["
+            for (n, v) in items.enumerated() {
+                if n > 0 { out += "," }
+                newline(&out, indent, level + 1)
+                v.write(to: &out, indent: indent, level: level + 1)
+            }
+            newline(&out, indent, level)
+            out += "]"
+        case .object(let members):
+            if members.isEmpty { out += "{}"; return }
+            out += "{"
+            for (n, (k, v)) in members.enumerated() {
+                if n > 0 { out += "," }
+                newline(&out, indent, level + 1)
+                JSON.quote(k, into: &out)
+                out += indent == nil ? ":" : ": "
+                v.write(to: &out, indent: indent, level: level + 1)
+            }
+            newline(&out, indent, level)
+            out += "}"
+        }
+    }
+
+    private func newline(_ out: inout String, _ indent: Int?, _ level: Int) {
+        guard let indent else { return }
+        out += "\n"
+        out += String(repeating: " ", count: indent * level)
+    }
+
+    public static func quote(_ s: String, into out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let h = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        out += "\""
+    }
+
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        quote(s, into: &out)
+        return out
+    }
+
+    // Convenience constructors for writers.
+    public static func int<T: BinaryInteger>(_ v: T) -> JSON { .number(String(v)) }
+    public static func str(_ s: String?) -> JSON { s.map { .string($0) } ?? .null }
+}

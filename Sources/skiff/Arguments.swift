@@ -1,0 +1,85 @@
+import Runtime
+
+/// runc's command-line conventions (urfave/cli): `--flag value` and `--flag=value`, short
+/// aliases, boolean flags that also take `=true`/`=false`, and flags end at the first
+/// positional argument (so `exec ID sh -c ...` passes `-c` to the container).
+struct Flag {
+    let names: [String]
+    let takesValue: Bool
+    let help: String
+
+    static func value(_ names: String..., help: String) -> Flag { Flag(names: names, takesValue: true, help: help) }
+    static func bool(_ names: String..., help: String) -> Flag { Flag(names: names, takesValue: false, help: help) }
+
+    var display: String {
+        let n = names.map { $0.count == 1 ? "-\($0)" : "--\($0)" }.joined(separator: ", ")
+        return takesValue ? n + " value" : n
+    }
+}
+
+struct ParsedArgs {
+    var values: [String: String] = [:]
+    var bools: Set<String> = []
+    var positional: [String] = []
+
+    func value(_ name: String) -> String? { values[name] }
+    func bool(_ name: String) -> Bool { bools.contains(name) }
+}
+
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+enum ArgParser {
+    /// Parses `args` against `flags`; the first name of a flag is its key in the result.
+    static func parse(_ args: ArraySlice<String>, flags: [Flag], command: String, stopAtPositional: Bool = true) throws -> ParsedArgs {
+        var out = ParsedArgs()
+        var i = args.startIndex
+        var flagsDone = false
+        while i < args.endIndex {
+            let a = args[i]
+            i += 1
+            if flagsDone || !a.hasPrefix("-") || a == "-" {
+                out.positional.append(a)
+                if stopAtPositional { flagsDone = true }
+                continue
+            }
+            if a == "--" { flagsDone = true; continue }
+            var name = a.hasPrefix("--") ? String(a.dropFirst(2)) : String(a.dropFirst())
+            var inline: String?
+            if let eq = name.firstIndex(of: "=") {
+                inline = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            }
+            guard let flag = flags.first(where: { $0.names.contains(name) }) else {
+                throw UsageError("unknown flag \(a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a) for `skiff \(command)` (see `skiff \(command) --help`)")
+            }
+            let key = flag.names[0]
+            if flag.takesValue {
+                if let inline { out.values[key] = inline; continue }
+                guard i < args.endIndex else { throw UsageError("flag \(a) of `skiff \(command)` needs a value") }
+                out.values[key] = args[i]
+                i += 1
+            } else {
+                switch inline {
+                case nil, "true", "1": out.bools.insert(key)
+                case "false", "0": out.bools.remove(key)
+                default: throw UsageError("flag --\(name) of `skiff \(command)` takes true or false, not \"\(inline!)\"")
+                }
+            }
+        }
+        return out
+    }
+
+    /// Exactly one positional argument: the container id.
+    static func id(_ p: ParsedArgs, command: String, extra: Int = 0) throws -> String {
+        guard let id = p.positional.first else {
+            throw UsageError("`skiff \(command)` needs a container id (usage: skiff \(command) [options] <container-id>)")
+        }
+        if p.positional.count > 1 + extra {
+            throw UsageError("`skiff \(command)` takes \(extra == 0 ? "one argument" : "at most \(1 + extra) arguments"), got \(p.positional.count): \(p.positional.joined(separator: " "))")
+        }
+        return id
+    }
+}

@@ -1,0 +1,126 @@
+import Cgroups
+import Glibc
+import LinuxSys
+import OCISpec
+import Runtime
+
+/// A subcommand: its flags, a one-line summary, and what it does.
+struct Command {
+    let name: String
+    let usage: String
+    let summary: String
+    let flags: [Flag]
+    let run: (ParsedArgs, Globals) throws -> Int32
+}
+
+/// The global options, as runc has them.
+struct Globals {
+    var root = "/run/skiff"
+    var systemdCgroup = false
+    var store: StateStore { StateStore(root: root) }
+}
+
+enum CLI {
+    static let version = "0.1.0"
+    static let specVersion = "1.3.0"
+
+    static let globalFlags: [Flag] = [
+        .value("root", help: "state directory (default: /run/skiff)"),
+        .value("log", help: "write errors and warnings to this file (default: stderr)"),
+        .value("log-format", help: "text or json"),
+        .bool("debug", help: "debug messages and a timing trace of each phase"),
+        .bool("systemd-cgroup", help: "use the systemd cgroup driver (not supported yet)"),
+        .value("rootless", help: "true, false or auto (accepted for compatibility)"),
+        .value("criu", help: "accepted for compatibility; checkpointing is not supported"),
+        .bool("version", "v", help: "print the version"),
+        .bool("help", "h", help: "show help"),
+    ]
+
+    static let commands: [Command] = [
+        CreateCommand.command, StartCommand.command, RunCommand.command, StateCommand.command,
+        KillCommand.command, DeleteCommand.command, ListCommand.command, SpecCommand.command,
+    ]
+
+    /// runc commands skiff does not have yet: a clear error rather than "unknown command".
+    static let notYet: [String: String] = [
+        "exec": "exec", "ps": "ps", "pause": "pause", "resume": "resume", "update": "update", "events": "events",
+        "checkpoint": "checkpoint/restore", "restore": "checkpoint/restore", "features": "features",
+    ]
+
+    static func main(_ argv: [String]) -> Int32 {
+        var globals = Globals()
+        do {
+            let g = try ArgParser.parse(argv[...], flags: globalFlags, command: "", stopAtPositional: true)
+            if let f = g.value("log-format") {
+                switch f {
+                case "text": Log.format = .text
+                case "json": Log.format = .json
+                default: throw UsageError("--log-format must be text or json, not \"\(f)\"")
+                }
+            }
+            if let path = g.value("log"), !path.isEmpty {
+                do { try Log.open(path: path) } catch { throw UsageError("--log: cannot open \(path): \(error)") }
+            }
+            Log.debugEnabled = g.bool("debug")
+            if let r = g.value("root") {
+                guard !r.isEmpty else { throw UsageError("--root needs a directory") }
+                globals.root = Files.absolute(r)
+            }
+            globals.systemdCgroup = g.bool("systemd-cgroup")
+            if let r = g.value("rootless"), !["true", "false", "auto"].contains(r) {
+                throw UsageError("--rootless takes true, false or auto, not \"\(r)\"")
+            }
+            if g.bool("version") { printVersion(); return 0 }
+            guard let name = g.positional.first else {
+                if g.bool("help") { printHelp(); return 0 }
+                throw UsageError("no command given (see `skiff --help`)")
+            }
+            let rest = argv[(argv.firstIndex(of: name)! + 1)...]
+            if name == "help" {
+                if let c = rest.first.flatMap({ n in commands.first { $0.name == n } }) { printHelp(c) } else { printHelp() }
+                return 0
+            }
+            guard let cmd = commands.first(where: { $0.name == name }) else {
+                if let what = notYet[name] {
+                    throw RuntimeError("`skiff \(name)`: \(what) is not supported by skiff yet (see the feature table in the README)")
+                }
+                throw UsageError("unknown command \"\(name)\" (see `skiff --help` for the list)")
+            }
+            if globals.systemdCgroup && ["create", "run"].contains(name) {
+                throw RuntimeError("--systemd-cgroup: the systemd cgroup driver is not supported by skiff yet; drop the flag to use cgroupfs")
+            }
+            let p = try ArgParser.parse(rest, flags: cmd.flags + [.bool("help", "h", help: "show help")], command: name)
+            if p.bool("help") { printHelp(cmd); return 0 }
+            return try cmd.run(p, globals)
+        } catch {
+            Log.error("\(error)")
+            if let e = error as? RuntimeError { return e.exitCode }
+            return 1
+        }
+    }
+
+    static func printVersion() {
+        print("skiff version \(version)\ncommit: none\nspec: \(specVersion)")
+    }
+
+    static func printHelp() {
+        var s = "skiff \(version): an OCI container runtime (runc-compatible)\n\nusage: skiff [global options] command [options] [arguments]\n\ncommands:\n"
+        for c in commands { s += "  " + c.name.padding(10) + c.summary + "\n" }
+        s += "\nglobal options:\n"
+        for f in globalFlags { s += "  " + f.display.padding(26) + f.help + "\n" }
+        print(s, terminator: "")
+    }
+
+    static func printHelp(_ c: Command) {
+        var s = "usage: skiff \(c.name) \(c.usage)\n\n\(c.summary)\n"
+        if !c.flags.isEmpty {
+            s += "\noptions:\n"
+            for f in c.flags { s += "  " + f.display.padding(26) + f.help + "\n" }
+        }
+        print(s, terminator: "")
+    }
+}
+
+extension String {
+    func padding(_ n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
+}

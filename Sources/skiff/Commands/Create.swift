@@ -1,0 +1,34 @@
+import LinuxSys
+import Runtime
+
+enum CreateCommand {
+    static let flags: [Flag] = [
+        .value("bundle", "b", help: "path to the bundle (default: the current directory)"),
+        .value("pid-file", help: "write the container's init pid to this file"),
+        .value("console-socket", help: "unix socket that receives the pty master (process.terminal)"),
+        .bool("no-pivot", help: "use MS_MOVE and chroot instead of pivot_root (roots on ramfs)"),
+        .bool("no-new-keyring", help: "keep the caller's session keyring"),
+        .value("preserve-fds", help: "pass N more fds (3, 4, ...) to the container process"),
+    ]
+
+    static let command = Command(name: "create", usage: "[options] <container-id>",
+                                 summary: "create a container; its program runs at `start`", flags: flags) { p, g in
+        let options = try createOptions(p, command: "create")
+        _ = try Lifecycle.create(options, store: g.store)
+        return 0
+    }
+
+    static func createOptions(_ p: ParsedArgs, command: String) throws -> CreateOptions {
+        let id = try ArgParser.id(p, command: command)
+        var o = CreateOptions(id: id, bundle: p.value("bundle") ?? ".")
+        o.pidFile = p.value("pid-file")
+        o.consoleSocket = p.value("console-socket")
+        o.noPivot = p.bool("no-pivot")
+        o.noNewKeyring = p.bool("no-new-keyring")
+        if let n = p.value("preserve-fds") {
+            guard let v = Int(n), v >= 0, v < 65536 else { throw UsageError("--preserve-fds takes a number of fds, not \"\(n)\"") }
+            o.preserveFds = v
+        }
+        return o
+    }
+}

@@ -1,0 +1,8 @@
+import Glibc
+import LinuxSys
+import OCISpec
+import Runtime
+
+// skiff: a runc-compatible OCI runtime. Global flags come before the command.
+signal(SIGPIPE, SIG_IGN)
+exit(CLI.main(Array(CommandLine.arguments.dropFirst())))
