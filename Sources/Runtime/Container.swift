@@ -29,14 +29,28 @@ public enum Container {
         let reply = (try? Files.readAll(fd: conn, limit: 65536)) ?? []
         unlink(dir + "/" + StartSocket.name)
         if !reply.isEmpty {
-            throw RuntimeError(String(decoding: reply, as: UTF8.self))
+            var text = String(decoding: reply, as: UTF8.self)
+            if text.hasPrefix(Init.hookFailurePrefix) {
+                text.removeFirst(Init.hookFailurePrefix.count)
+                destroyAfterHookFailure(id, store: store)
+            }
+            throw RuntimeError(text)
         }
         state.phase = .running
         try store.save(state)
         Log.phase("started")
         if let hooks = try decodeHooks(state) {
-            Hooks.runWarning(hooks, .poststart, state: state.specState(status: .running))
+            do { try Hooks.run(hooks, .poststart, state: state.specState(status: .running)) } catch {
+                destroyAfterHookFailure(id, store: store)
+                throw RuntimeError("\(error)")
+            }
         }
+    }
+
+    /// runtime.md: after a failed startContainer or poststart hook the container is stopped
+    /// and destroyed, and the poststop hooks run.
+    static func destroyAfterHookFailure(_ id: String, store: StateStore) {
+        do { try delete(id, force: true, store: store) } catch { Log.warn("\(error)") }
     }
 
     static func decodeHooks(_ state: ContainerState) throws -> OCISpec.Hooks? {
@@ -85,13 +99,14 @@ public enum Container {
         }
         let status = state.status
         switch status {
-        case .running, .paused:
+        case .running, .paused, .created:
+            // runtime.md: deleting a container that is not stopped MUST be an error.
             if !force {
-                throw RuntimeError("cannot delete container \(JSON.quoted(id)): it is running (stop it with `skiff kill \(id)`, or use `skiff delete --force \(id)`)")
+                throw RuntimeError("cannot delete container \(JSON.quoted(id)): it is \(status.rawValue), not stopped (stop it with `skiff kill \(id) KILL`, or use `skiff delete --force \(id)`)")
             }
         case .creating:
             if !force { throw RuntimeError("cannot delete container \(JSON.quoted(id)): it is being created (use --force)") }
-        case .created, .stopped:
+        case .stopped:
             break
         }
         let cg = Cgroup(path: state.cgroupPath.isEmpty ? "/" + id : state.cgroupPath, created: state.cgroupCreated)

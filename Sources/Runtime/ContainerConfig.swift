@@ -45,7 +45,7 @@ struct ContainerConfig {
         let text: String
         do { text = try Files.read(configPath, limit: 16 << 20) } catch let e as SysError {
             if e.errno == ENOENT {
-                throw RuntimeError("bundle \(q(bundle)) has no config.json (write one with `skiff spec --bundle \(bundle)`)")
+                throw RuntimeError("\(q(configPath)) does not exist: the bundle needs a config.json (write one with `skiff spec --bundle \(bundle)`)")
             }
             throw RuntimeError("cannot read \(q(configPath)): \(SysError.text(e.errno))")
         }
@@ -109,7 +109,7 @@ struct ContainerConfig {
             if linux.uidMappings.isEmpty || linux.gidMappings.isEmpty {
                 throw DecodeError(path: "linux.uidMappings", "a new user namespace needs uidMappings and gidMappings")
             }
-        } else if !linux.uidMappings.isEmpty || !linux.gidMappings.isEmpty {
+        } else if !plan.has(.user) && (!linux.uidMappings.isEmpty || !linux.gidMappings.isEmpty) {
             throw DecodeError(path: linux.uidMappings.isEmpty ? "linux.gidMappings" : "linux.uidMappings",
                               "mappings are given but there is no new user namespace", hint: "add {\"type\": \"user\"} to linux.namespaces")
         }

@@ -21,12 +21,22 @@ public enum Lifecycle {
         }
         let dropped = ProcessSetup.droppedAmbient(config.process.capabilities)
         if !dropped.isEmpty {
-            Log.warn("process.capabilities.ambient: \(dropped.joined(separator: ", ")) not raised: an ambient capability must also be inheritable and permitted")
+            // runc drops these without a word and `runc spec` configs all have them: a debug note.
+            Log.debug("process.capabilities.ambient: \(dropped.joined(separator: ", ")) not raised: an ambient capability must also be inheritable and permitted")
         }
         try store.claim(options.id)
         var setup = Setup(config: config, store: store)
         do {
             return try setup.run()
+        } catch let e as HookFailure {
+            // runtime.md: a failed prestart/createRuntime/createContainer hook destroys the
+            // container (step 12), then the poststop hooks run (step 13).
+            setup.undo()
+            var state = ContainerState(id: options.id, bundle: config.bundle, rootfs: config.rootfs,
+                                       ociVersion: config.spec.ociVersion, annotations: config.spec.annotations)
+            state.phase = .stopped
+            Hooks.runWarning(config.spec.hooks, .poststop, state: state.specState(status: .stopped))
+            throw RuntimeError(e.description)
         } catch {
             setup.undo()
             throw error
@@ -115,6 +125,8 @@ public enum Lifecycle {
                     break loop
                 case .error(let text):
                     throw RuntimeError(text)
+                case .hookFailed(let text):
+                    throw HookFailure(description: text)
                 default:
                     throw RuntimeError("unexpected message \(msg) from the container process")
                 }
@@ -193,7 +205,7 @@ enum StartSocket {
         do {
             let dfd = try sys("open \(q(dir))") { skiff_open(dir, SKIFF_O_PATH | O_DIRECTORY | O_CLOEXEC, 0) }
             defer { close(dfd) }
-            try withAddress("/proc/self/fd/\(dfd)/\(name)") { addr, len in
+            _ = try withAddress("/proc/self/fd/\(dfd)/\(name)") { addr, len in
                 try sys("bind the start socket in \(q(dir))") { bind(s, addr, len) }
             }
             try sys("listen on the start socket") { Glibc.listen(s, 1) }
@@ -209,7 +221,7 @@ enum StartSocket {
         let dfd = skiff_open(dir, SKIFF_O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
         defer { if dfd >= 0 { close(dfd) } }
         do {
-            try withAddress("/proc/self/fd/\(dfd)/\(name)") { addr, len in
+            _ = try withAddress("/proc/self/fd/\(dfd)/\(name)") { addr, len in
                 try sys("connect") { Glibc.connect(s, addr, len) }
             }
         } catch {

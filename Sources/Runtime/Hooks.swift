@@ -26,7 +26,9 @@ enum Hooks {
         if all.isEmpty { return }
         let stdin = state.serialized()
         for (i, h) in all.enumerated() {
-            try runOne(h, stdin: stdin, what: "hooks.\(kind.rawValue)[\(i)]")
+            do { try runOne(h, stdin: stdin, what: "hooks.\(kind.rawValue)[\(i)]") } catch {
+                throw HookFailure(description: "\(error)")
+            }
         }
     }
 
@@ -48,6 +50,9 @@ enum Hooks {
         let cArgv = CStrings(argv), cEnv = CStrings(hook.env)
         let pid = skiff_fork()
         if pid == 0 {
+            var none = sigset_t()
+            sigemptyset(&none)
+            sigprocmask(SIG_SETMASK, &none, nil)
             dup2(inPipe[0], 0)
             dup2(outPipe[1], 1)
             dup2(outPipe[1], 2)

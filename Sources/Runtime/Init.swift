@@ -14,6 +14,12 @@ enum Init {
             try channel.expect(.go, during: "setup")
             try NamespacePlan.join(joins)
             let plan = config.plan
+            if joins.contains(where: { $0.type == .user }) {
+                // Host uid 0 is not mapped in the joined namespace: become its root.
+                if skiff_setresgid(0, 0, 0) != 0 || skiff_setresuid(0, 0, 0) != 0 {
+                    throw RuntimeError("linux.namespaces: the joined user namespace has no mapping for uid and gid 0 (\(SysError.text(errno)))")
+                }
+            }
             if plan.isNew(.user) {
                 try sys("create the user namespace (unshare CLONE_NEWUSER)") { skiff_unshare(SKIFF_CLONE_NEWUSER) }
                 try channel.send(.needMappings)
@@ -53,8 +59,10 @@ enum Init {
         var stateJSON = ""
         do {
             setsid()
+            // A joined mount namespace is used as it is: setns already made its root ours.
+            let ownMounts = !config.plan.join.contains { $0.type == .mount }
             var rootfs = Rootfs(config: config)
-            try rootfs.prepare()
+            if ownMounts { try rootfs.prepare() }
             switch try channel.receive() {
             case .pidKnown(let s)?: stateJSON = s
             case .error(let e)?: throw RuntimeError(e)
@@ -65,12 +73,18 @@ enum Init {
                 try channel.send(.runHooks)
                 try channel.expect(.hooksDone, during: "prestart and createRuntime hooks")
             }
-            if let state = try? JSONParser.parse(stateJSON) {
-                try Hooks.run(hooks, .createContainer, state: state)
+            do {
+                try Hooks.run(hooks, .createContainer, state: containerView(stateJSON, status: "creating"))
+            } catch let e as HookFailure {
+                try? channel.send(.hookFailed(e.description))
+                _exit(1)
             }
-            try rootfs.pivot(noPivot: config.options.noPivot)
-            try rootfs.finish()
-            try ProcessSetup.applyContainerSettings(config)
+            if ownMounts { try rootfs.pivot(noPivot: config.options.noPivot) }
+            // runc's order: hostname and sysctl while /proc/sys is writable, then the
+            // read-only and masked paths, then rlimits.
+            try ProcessSetup.applyNamespaceSettings(config)
+            if ownMounts { try rootfs.finish() }
+            try ProcessSetup.applyRlimits(config)
             if !config.options.noNewKeyring && skiff_join_session_keyring(nil) < 0 && errno != ENOSYS {
                 throw SysError("create a session keyring (try --no-new-keyring)")
             }
@@ -85,6 +99,20 @@ enum Init {
             try? channel.send(.error("\(error)"))
             _exit(1)
         }
+    }
+
+    /// Marks a startContainer hook failure in the text sent back to `start`.
+    static let hookFailurePrefix = "\u{1}hook\u{1}"
+
+    /// The state for hooks run in the container: status as given, pid as the container sees
+    /// it (runc does the same).
+    static func containerView(_ stateJSON: String, status: String) -> JSON {
+        guard case .object(var members)? = try? JSONParser.parse(stateJSON) else { return .null }
+        for i in members.indices {
+            if members[i].0 == "status" { members[i].1 = .string(status) }
+            if members[i].0 == "pid" { members[i].1 = .int(getpid()) }
+        }
+        return .object(members)
     }
 
     /// Blocks until `start` connects, then execs. Errors from here on go back to `start`.
@@ -103,12 +131,10 @@ enum Init {
             _exit(1)
         }
         do {
-            if let hooks = config.spec.hooks, !hooks.startContainer.isEmpty, var state = try? JSONParser.parse(stateJSON) {
-                if case .object(var members) = state {
-                    for i in members.indices where members[i].0 == "status" { members[i].1 = .string("created") }
-                    state = .object(members)
+            if let hooks = config.spec.hooks, !hooks.startContainer.isEmpty {
+                do { try Hooks.run(hooks, .startContainer, state: containerView(stateJSON, status: "created")) } catch let e as HookFailure {
+                    fail(Init.hookFailurePrefix + e.description)
                 }
-                try Hooks.run(hooks, .startContainer, state: state)
             }
             let p = config.process
             try ProcessSetup.becomeUser(p, inUserNS: config.plan.has(.user), setgroupsAllowed: true)

@@ -7,8 +7,8 @@ import OCISpec
 /// The settings of `process` and of the container that apply to the init process itself:
 /// hostname, sysctl, rlimits, loopback, then at start: user, capabilities, cwd, exec.
 enum ProcessSetup {
-    /// Settings that need the container's namespaces and /proc, applied once after pivot_root.
-    static func applyContainerSettings(_ config: ContainerConfig) throws {
+    /// Settings that need the container's namespaces and /proc, applied after pivot_root.
+    static func applyNamespaceSettings(_ config: ContainerConfig) throws {
         let spec = config.spec
         if let h = spec.hostname, !h.isEmpty {
             try sys("hostname: sethostname \(JSON.quoted(h))") { sethostname(h, h.utf8.count) }
@@ -24,7 +24,10 @@ enum ProcessSetup {
             }
         }
         if config.plan.isNew(.network) { try loopbackUp() }
-        for (i, r) in (spec.process?.rlimits ?? []).enumerated() {
+    }
+
+    static func applyRlimits(_ config: ContainerConfig) throws {
+        for (i, r) in config.process.rlimits.enumerated() {
             var lim = rlimit(rlim_cur: rlim_t(r.soft), rlim_max: rlim_t(r.hard))
             if setrlimit(__rlimit_resource_t(UInt32(r.resource)), &lim) != 0 {
                 let e = errno
@@ -157,7 +160,7 @@ enum ProcessSetup {
             let hint = e == EPERM ? " (a capability outside the bounding set, or one this host does not grant, such as CAP_SYS_RESOURCE here)" : ""
             throw RuntimeError("process.capabilities: cannot apply the capability sets: \(SysError.text(e))\(hint)")
         }
-        if let ambient = caps.ambient {
+        if caps.ambient != nil {
             cap_reset_ambient()
             for v in raisableAmbient(caps).compactMap(capValue) where cap_set_ambient(v, CAP_SET) != 0 {
                 throw RuntimeError("process.capabilities.ambient: cannot raise capability \(v): \(SysError.text(errno)) (an ambient capability must also be permitted and inheritable)")

@@ -45,6 +45,8 @@ struct Rootfs {
         for (i, d) in (config.spec.linux?.devices ?? []).enumerated() {
             try createDevice(d, path: "linux.devices[\(i)]")
         }
+        // A missing cwd is created, as runc does.
+        close(try resolve(config.process.cwd, create: .directory, what: "process.cwd"))
     }
 
     /// pivot_root(2) needs the new root's parent mount not to be shared: with a shared
@@ -66,7 +68,8 @@ struct Rootfs {
     /// Resolves `dest` (a path in the container) inside the rootfs, creating what is missing:
     /// directories along the way, and the last component as a directory or an empty file.
     /// Returns an SKIFF_O_PATH fd.
-    func resolve(_ dest: String, create kind: Kind?, what: String) throws -> Int32 {
+    func resolve(_ dest: String, create kind: Kind?, what: String, depth: Int = 0) throws -> Int32 {
+        if depth > 40 { throw SysError("\(what): resolve \(q(dest)) in the rootfs", errno: ELOOP) }
         let comps = dest.split(separator: "/").map(String.init).filter { $0 != "." }
         let resolveFlags = SKIFF_RESOLVE_IN_ROOT | SKIFF_RESOLVE_NO_MAGICLINKS
         if comps.isEmpty { return try sys("reopen the rootfs") { fcntl(rootFD, F_DUPFD_CLOEXEC, 0) } }
@@ -91,8 +94,21 @@ struct Rootfs {
                 }
                 next = skiff_openat2(rootFD, prefix, UInt64(SKIFF_O_PATH | O_CLOEXEC), 0, resolveFlags)
             }
+            if next < 0 && errno == ENOENT {
+                // A dangling symlink: create its target, inside the rootfs, and go on there.
+                var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let len = readlinkat(parent, c, &buf, buf.count - 1)
+                if len > 0 {
+                    buf[len] = 0
+                    let target = String(cString: buf)
+                    let base = target.hasPrefix("/") ? target : "/" + comps[0..<n].joined(separator: "/") + "/" + target
+                    let rest = comps[(n + 1)...].joined(separator: "/")
+                    let redirected = Files.clean(rest.isEmpty ? base : base + "/" + rest)
+                    return try resolve(redirected, create: kind, what: what, depth: depth + 1)
+                }
+            }
             if next < 0 {
-                throw SysError("\(what): resolve \(q("/" + prefix)) in the rootfs (a dangling symlink?)")
+                throw SysError("\(what): resolve \(q("/" + prefix)) in the rootfs")
             }
             if last { return next }
             close(parent)
@@ -105,7 +121,11 @@ struct Rootfs {
 
     func mount(_ source: String?, _ target: String, _ type: String?, _ flags: UInt, _ data: String?, what: String) throws {
         let r = Glibc.mount(source, target, type, flags, data)
-        if r != 0 { throw SysError(what) }
+        if r == 0 { return }
+        let e = errno
+        if e == ENODEV, let type { throw RuntimeError("\(what): the kernel has no filesystem type \(JSON.quoted(type))") }
+        if e == EINVAL, let data, !data.isEmpty { throw RuntimeError("\(what): \(SysError.text(e)) (check the options \(JSON.quoted(data)))") }
+        throw SysError(what, errno: e)
     }
 
     mutating func mountOne(_ m: Mount, index i: Int) throws {
@@ -114,7 +134,7 @@ struct Rootfs {
         let type = m.type ?? ""
         let isBind = opts.bind || type == "bind"
         let source = m.source ?? ""
-        let what = "\(path): mount \(JSON.quoted(source.isEmpty ? type : source)) on \(JSON.quoted(m.destination))"
+        let what = "\(path): mount \(JSON.quoted(source.isEmpty ? type : source))\(isBind || type.isEmpty || type == source ? "" : " (type \(JSON.quoted(type)))") on \(JSON.quoted(m.destination))"
 
         if type == "cgroup" && !isBind {
             try mountCgroup(m, opts: opts, what: what)

@@ -111,7 +111,7 @@ public struct StateStore {
     public static func validate(id: String) throws {
         if id.isEmpty { throw RuntimeError("container id is empty: give the container a name") }
         if id.utf8.count > maxIDLength {
-            throw RuntimeError("container id is \(id.utf8.count) characters long; the limit is \(maxIDLength)")
+            throw RuntimeError("container id is too long: \(id.utf8.count) characters, the limit is \(maxIDLength)")
         }
         if id == "." || id == ".." {
             throw RuntimeError("invalid container id \(JSON.quoted(id)): \".\" and \"..\" are not names")

@@ -23,6 +23,8 @@ enum SyncMessage: Equatable {
     case ready
     /// child -> parent: setup failed; the text says what, where and why.
     case error(String)
+    /// init -> parent: a createContainer hook failed (the lifecycle goes on at "destroy").
+    case hookFailed(String)
 
     var bytes: [UInt8] {
         switch self {
@@ -35,6 +37,7 @@ enum SyncMessage: Equatable {
         case .hooksDone: return [7]
         case .ready: return [8]
         case .error(let s): return [9] + Array(s.utf8.prefix(60000))
+        case .hookFailed(let s): return [10] + Array(s.utf8.prefix(60000))
         }
     }
 
@@ -55,6 +58,7 @@ enum SyncMessage: Equatable {
         case 7: self = .hooksDone
         case 8: self = .ready
         case 9: self = .error(String(decoding: payload, as: UTF8.self))
+        case 10: self = .hookFailed(String(decoding: payload, as: UTF8.self))
         default: return nil
         }
     }
@@ -97,6 +101,11 @@ struct SyncChannel {
     }
 
     func close() { Glibc.close(fd) }
+}
+
+/// A hook failed: runtime.md says the container is then destroyed and poststop hooks run.
+public struct HookFailure: Error, CustomStringConvertible {
+    public let description: String
 }
 
 /// An error for the user, already worded ("what failed: why").

@@ -305,13 +305,15 @@ add_ns() {
 }
 
 # ct_create ID [create flags...]: `create --bundle $BUNDLE` with the runtime's (and later the
-# container's) stdout/stderr in $TEST_TMP/ID.out and ID.err, so that no pipe of ours is held
+# container's) stdout/stderr in the files $CT_OUT and $CT_ERR (named after a hash of ID), so that no pipe of ours is held
 # by the container. Sets status, output (stdout) and stderr like `run --separate-stderr`.
 ct_create() {
 	local id="$1"
 	shift
-	CT_OUT="$TEST_TMP/$id.out"
-	CT_ERR="$TEST_TMP/$id.err"
+	local io
+	io="$TEST_TMP/io-$(printf '%s' "$id" | md5sum | cut -c1-12)"
+	CT_OUT="$io.out"
+	CT_ERR="$io.err"
 	status=0
 	rt create --bundle "$BUNDLE" "$@" "$id" >"$CT_OUT" 2>"$CT_ERR" </dev/null || status=$?
 	output="$(cat "$CT_OUT")"
@@ -326,8 +328,10 @@ ct_create() {
 ct_run_detached() {
 	local id="$1"
 	shift
-	CT_OUT="$TEST_TMP/$id.out"
-	CT_ERR="$TEST_TMP/$id.err"
+	local io
+	io="$TEST_TMP/io-$(printf '%s' "$id" | md5sum | cut -c1-12)"
+	CT_OUT="$io.out"
+	CT_ERR="$io.err"
 	status=0
 	rt run --detach --bundle "$BUNDLE" "$@" "$id" >"$CT_OUT" 2>"$CT_ERR" </dev/null || status=$?
 	output="$(cat "$CT_OUT")"

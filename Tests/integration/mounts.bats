@@ -287,6 +287,8 @@ skiff-host" ]
 @test "mount propagation: mounts made in the container do not appear on the host" {
 	mkdir -p "$TEST_TMP/hostdir"
 	add_mount "$(jq -n --arg s "$TEST_TMP/hostdir" '{"destination": "/mnt/h", "type": "bind", "source": $s, "options": ["rbind"]}')"
+	# mount(2) needs CAP_SYS_ADMIN, which the default config does not grant.
+	cfg '.process.capabilities |= with_entries(.value += ["CAP_SYS_ADMIN"])'
 	set_cmd 'mkdir -p /mnt/h/sub && mount -t tmpfs tmpfs /mnt/h/sub && touch /mnt/h/sub/x && echo mounted'
 	run_ct
 	[ "$status" -eq 0 ]
