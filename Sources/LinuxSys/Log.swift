@@ -14,7 +14,10 @@ public enum Log {
     public nonisolated(unsafe) static var format: Format = .text
     public nonisolated(unsafe) static var debugEnabled = false
     nonisolated(unsafe) static var toFile = false
-    nonisolated(unsafe) static var start = Clock.monotonicNanos()
+    /// When skiff started, for the phase trace; set by `markStart()` first thing in main.
+    nonisolated(unsafe) static var start: UInt64 = 0
+
+    public static func markStart() { start = Clock.monotonicNanos() }
 
     public static func open(path: String) throws {
         fd = try Files.open(path, O_WRONLY | O_APPEND | O_CREAT, mode: 0o644)
@@ -34,7 +37,7 @@ public enum Log {
     /// `--debug` phase trace: milliseconds since skiff started, then the phase.
     public static func phase(_ name: @autoclosure () -> String) {
         guard debugEnabled else { return }
-        let ms = Double(Clock.monotonicNanos() - start) / 1e6
+        let ms = Double(Int64(bitPattern: Clock.monotonicNanos() &- start)) / 1e6
         let t = (ms * 1000).rounded() / 1000
         emit(.debug, "phase \(name()) at \(t) ms")
     }

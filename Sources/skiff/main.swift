@@ -4,5 +4,6 @@ import OCISpec
 import Runtime
 
 // skiff: a runc-compatible OCI runtime. Global flags come before the command.
+Log.markStart()
 signal(SIGPIPE, SIG_IGN)
 exit(CLI.main(Array(CommandLine.arguments.dropFirst())))

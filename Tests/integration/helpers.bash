@@ -153,36 +153,57 @@ test_cgroup_paths() {
 	return 0
 }
 
+# pid_state PID: the one-letter state from /proc/PID/stat (empty if gone). Bash only: this
+# runs in loops, and forks are slow.
+pid_state() {
+	local line
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 0
+	line="${line##*) }"
+	echo "${line%% *}"
+}
+
+# The pids of this shell and its ancestors (never reported nor killed).
+self_and_ancestors() {
+	local pid=$BASHPID line
+	while [ -n "$pid" ] && [ "$pid" != 0 ]; do
+		echo "$pid"
+		{ read -r line <"/proc/$pid/stat"; } 2>/dev/null || break
+		line="${line##*) }"
+		line="${line#* }"
+		pid="${line%% *}"
+	done
+	echo "$$"
+}
+
 # pids of processes the test left: cwd or root inside the test dir (hooks, runtime helpers), in a
-# cgroup of this test, or in a mount namespace whose mounts come from the test dir (containers:
-# from the host their cwd and root read "/").
+# cgroup of this test, or in another mount namespace whose mounts come from the test dir
+# (containers: from the host their cwd and root read "/"). Zombies hold nothing and are ignored
+# (PID 1 of this VM reaps orphans late).
 leaked_pids() {
-	local p pid cwd root myns ns
+	local myns pat p pid skip others=()
 	myns="$(readlink /proc/self/ns/mnt)"
-	for p in /proc/[0-9]*; do
-		pid="${p#/proc/}"
-		[ "$pid" = "$$" ] || [ "$pid" = "$BASHPID" ] && continue
-		# Zombies (PID 1 of this VM reaps orphans late) hold nothing.
-		[ "$(awk '{print $3}' "$p/stat" 2>/dev/null)" = "Z" ] && continue
-		cwd="$(readlink "$p/cwd" 2>/dev/null)" || cwd=""
-		root="$(readlink "$p/root" 2>/dev/null)" || root=""
-		case "$cwd/" in "$TEST_TMP"/*) echo "$pid"; continue ;; esac
-		case "$root/" in "$TEST_TMP"/*) echo "$pid"; continue ;; esac
-		if grep -q "/$CGROUP_PARENT/$UNIQ-" "$p/cgroup" 2>/dev/null; then
-			echo "$pid"
-			continue
-		fi
-		ns="$(readlink "$p/ns/mnt" 2>/dev/null)" || continue
-		if [ "$ns" != "$myns" ] && grep -qF "$TEST_TMP/" "$p/mountinfo" 2>/dev/null; then
-			echo "$pid"
-		fi
+	pat="${myns//[/\\[}"
+	pat="${pat//]/\\]}"
+	skip=" $(self_and_ancestors | tr '\n' ' ') "
+	{
+		find /proc/[0-9]*/cwd /proc/[0-9]*/root -maxdepth 0 \( -lname "$TEST_TMP" -o -lname "$TEST_TMP/*" \) -printf '%h\n' 2>/dev/null
+		grep -lF "/$CGROUP_PARENT/$UNIQ-" /proc/[0-9]*/cgroup 2>/dev/null
+		for p in $(find /proc/[0-9]*/ns/mnt -maxdepth 0 ! -lname "$pat" -printf '%h\n' 2>/dev/null); do
+			others+=("${p%/ns}/mountinfo")
+		done
+		[ "${#others[@]}" -gt 0 ] && grep -lF "$TEST_TMP/" "${others[@]}" 2>/dev/null
+	} | sed -n 's|^/proc/\([0-9]*\).*|\1|p' | sort -un | while read -r pid; do
+		[[ "$skip" == *" $pid "* ]] && continue
+		case "$(pid_state "$pid")" in "" | Z | X) continue ;; esac
+		echo "$pid"
 	done
 }
 
 leaked_cgroups() {
-	local h cg
+	local h cg paths
+	paths="$(test_cgroup_paths)"
 	for h in $(cgroup_mounts); do
-		for cg in $(test_cgroup_paths); do
+		for cg in $paths; do
 			[ -d "$h/${cg#/}" ] && echo "$h/${cg#/}"
 		done
 		for cg in "$h/$CGROUP_PARENT/$UNIQ-"*; do
@@ -426,9 +447,8 @@ assert_failed() {
 # pid_gone PID: the process has exited (a zombie counts as gone: PID 1 of this VM reaps
 # orphans late).
 pid_gone() {
-	local st
-	st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 0
-	[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
+	case "$(pid_state "$1")" in "" | Z | X) return 0 ;; esac
+	return 1
 }
 
 # Host view of a namespace: ns_of PID TYPE -> "type:[inode]"
