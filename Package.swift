@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["OCISpec", "LinuxSys", "Cgroups", "CSkiff", "CCap"]),
         .executableTarget(name: "skiff", dependencies: ["Runtime", "OCISpec", "LinuxSys"]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Cgroups", "LinuxSys", "OCISpec"]),
     ],
     swiftLanguageModes: [.v5]
 )

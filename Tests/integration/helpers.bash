@@ -5,6 +5,7 @@
 #
 #   RUNTIME           runtime binary (default: <repo>/.build/release/skiff)
 #   SKIFF_TEST_CACHE  where the busybox rootfs is built once (default: /var/tmp/skiff-test)
+#   BUSYBOX           the static busybox put in the rootfs (default: /bin/busybox)
 #   SKIFF_TEST_TMP    parent of the per-test temp dirs (default: /tmp)
 #   SKIFF_TEST_TIMEOUT  seconds before one runtime call is killed (default: 60)
 #
@@ -22,36 +23,35 @@ REPO="$(cd "$HELPERS_DIR/../.." && pwd)"
 RUNTIME="${RUNTIME:-$REPO/.build/release/skiff}"
 RUNTIME_NAME="$(basename "$RUNTIME")"
 SKIFF_TEST_CACHE="${SKIFF_TEST_CACHE:-/var/tmp/skiff-test}"
-ROOTFS_CACHE="$SKIFF_TEST_CACHE/rootfs"
 FIXTURE_CONFIG="$HELPERS_DIR/fixtures/config.json"
 CGROUP_PARENT="skiff-test"
 BUSYBOX="${BUSYBOX:-/bin/busybox}"
 export RUNTIME RUNTIME_NAME
 
-# Bump when the recipe below changes, so that cached rootfs trees are rebuilt.
+# Bump when the recipe below changes: the cache dir is named after it and the busybox checksum.
 ROOTFS_RECIPE=3
 
 # ---------------------------------------------------------------------------------------------
 # Rootfs cache
 
-# Build the busybox rootfs into $ROOTFS_CACHE unless an up-to-date one is there. The stamp names
-# the recipe, the busybox checksum and the suite run (run.sh exports SKIFF_TEST_RUN_ID, so every
-# run.sh invocation builds it once; plain `bats` reuses a matching one).
+# Set ROOTFS_CACHE to $SKIFF_TEST_CACHE/rootfs-r<recipe>-<busybox sha256 prefix>, building it
+# first if it is not there. The tree is built once (per recipe and busybox binary), in a temp
+# dir renamed into place, and never modified afterwards: suites running at the same time
+# (several people share this machine) can copy from it safely. Tests copy it per bundle.
 ensure_rootfs() {
+	if [ -n "${ROOTFS_CACHE:-}" ] && [ -f "$ROOTFS_CACHE/.complete" ]; then
+		return 0
+	fi
 	mkdir -p "$SKIFF_TEST_CACHE"
-	local sum want
-	sum="$(sha256sum "$BUSYBOX" | cut -d' ' -f1)" || return 1
-	want="recipe=$ROOTFS_RECIPE busybox=$sum run=${SKIFF_TEST_RUN_ID:-any}"
+	local sum
+	sum="$(sha256sum "$BUSYBOX" | cut -c1-16)" || return 1
+	ROOTFS_CACHE="$SKIFF_TEST_CACHE/rootfs-r$ROOTFS_RECIPE-$sum"
+	[ -f "$ROOTFS_CACHE/.complete" ] && return 0
 	(
 		flock 9
-		if [ -f "$ROOTFS_CACHE/.stamp" ]; then
-			local have
-			have="$(cat "$ROOTFS_CACHE/.stamp")"
-			if [ "$have" = "$want" ] || { [ -z "${SKIFF_TEST_RUN_ID:-}" ] && [ "${have% run=*}" = "${want% run=*}" ]; }; then
-				exit 0
-			fi
-		fi
-		local tmp="$SKIFF_TEST_CACHE/rootfs.new.$$"
+		[ -f "$ROOTFS_CACHE/.complete" ] && exit 0
+		rm -rf "$ROOTFS_CACHE"
+		local tmp="$SKIFF_TEST_CACHE/.build.$$"
 		rm -rf "$tmp"
 		mkdir -p "$tmp"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,home/user,var/tmp,run}
 		chmod 1777 "$tmp/tmp" "$tmp/var/tmp"
@@ -64,9 +64,9 @@ ensure_rootfs() {
 		printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' >"$tmp/etc/passwd"
 		printf 'root:x:0:\nuser:x:1000:\n' >"$tmp/etc/group"
 		chown 1000:1000 "$tmp/home/user"
-		echo "$want" >"$tmp/.stamp"
-		rm -rf "$ROOTFS_CACHE"
-		mv "$tmp" "$ROOTFS_CACHE"
+		mv -T "$tmp" "$ROOTFS_CACHE"
+		# Outside the rootfs tree proper: make_bundle does not copy it.
+		touch "$ROOTFS_CACHE/.complete"
 	) 9>"$SKIFF_TEST_CACHE/.lock"
 }
 
@@ -283,7 +283,7 @@ make_bundle() {
 	BUNDLE="$TEST_TMP/$name"
 	mkdir -p "$BUNDLE"
 	cp -a "$ROOTFS_CACHE" "$BUNDLE/rootfs"
-	rm -f "$BUNDLE/rootfs/.stamp"
+	rm -f "$BUNDLE/rootfs/.complete"
 	jq --arg cg "/$CGROUP_PARENT/$UNIQ-$name" '.linux.cgroupsPath = $cg' "$FIXTURE_CONFIG" >"$BUNDLE/config.json"
 	echo "$BUNDLE" >>"$TEST_TMP/.bundles"
 }

@@ -35,6 +35,9 @@ ns_extra() {
 }
 
 unsupported_by_runtime() {
+	if [ "$1" = mount ] && [ "${2:-}" = join ]; then
+		runtime_diverges runc "runc 1.1.5 cannot join a mount namespace by path: it prepares the rootfs again inside it and fails (error preparing rootfs: open /proc/self/mountinfo)"
+	fi
 	if [ "$1" = time ]; then
 		# runc 1.1.5 has no time namespace support (added in runc 1.2).
 		runtime_diverges runc "no time namespace support in runc 1.1.5"
@@ -78,7 +81,7 @@ check_new() {
 check_join() {
 	local t="$1" p pid1 want b1
 	require_ns "$t"
-	unsupported_by_runtime "$t"
+	unsupported_by_runtime "$t" join
 	p="$(proc_ns "$t")"
 	b1="$BUNDLE"
 	add_ns "$t"

@@ -13,8 +13,6 @@ set -u
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 export RUNTIME="${RUNTIME:-$REPO/.build/release/skiff}"
-# helpers.bash rebuilds the cached rootfs once per run.sh invocation.
-export SKIFF_TEST_RUN_ID="$(date +%s).$$"
 
 for tool in bats jq; do
 	command -v "$tool" >/dev/null || {
@@ -60,26 +58,33 @@ failed="$(grep -cE '^not ok [0-9]+' "$tap")"
 missing=$((planned - oks - failed))
 [ "$missing" -gt 0 ] && failed=$((failed + missing))
 
-# Anything of ours still around? (Each test checks its own; this catches the rest.)
+# Anything left by a test that has finished? (Each test checks its own; this catches the rest.)
+# Other suites may run at the same time on this machine: a cgroup or mount is only reported
+# when its test dir (${SKIFF_TEST_TMP:-/tmp}/skt-<uniq>) is gone, i.e. its test is over.
+tmpbase="${SKIFF_TEST_TMP:-/tmp}"
 leftover=0
 for h in $(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) == "cgroup" || $(i+1) == "cgroup2") print $5; break } }' /proc/self/mountinfo); do
-	if [ -d "$h/skiff-test" ]; then
-		for d in "$h/skiff-test"/*/; do
-			[ -d "$d" ] || continue
-			echo "# LEFTOVER cgroup: $d"
-			leftover=1
-		done
-		rmdir "$h/skiff-test" 2>/dev/null
-	fi
+	[ -d "$h/skiff-test" ] || continue
+	for d in "$h/skiff-test"/*/; do
+		[ -d "$d" ] || continue
+		uniq="$(basename "$d")"
+		uniq="${uniq%%-*}"
+		[ -d "$tmpbase/skt-$uniq" ] && continue
+		echo "# LEFTOVER cgroup: $d"
+		leftover=1
+	done
+	rmdir "$h/skiff-test" 2>/dev/null
 done
-if grep -qE "${SKIFF_TEST_TMP:-/tmp}/skt-" /proc/self/mountinfo; then
-	grep -E "${SKIFF_TEST_TMP:-/tmp}/skt-" /proc/self/mountinfo | sed 's/^/# LEFTOVER mount: /'
+for m in $(awk -v t="$tmpbase/skt-" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo); do
+	d="${m#"$tmpbase"/}"
+	[ -d "$tmpbase/${d%%/*}" ] && continue
+	echo "# LEFTOVER mount: $m"
 	leftover=1
-fi
-[ -e /host-escape ] && {
+done
+if [ -e /host-escape ]; then
 	echo "# LEFTOVER: /host-escape exists on the host"
 	leftover=1
-}
+fi
 
 summary="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary+=", $skipped skipped"
