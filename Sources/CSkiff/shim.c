@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/signalfd.h>
 #include <sys/vfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -76,6 +77,13 @@ int skiff_accept4(int fd, int flags) { return accept4(fd, NULL, NULL, flags); }
 const int SKIFF_O_PATH = O_PATH, SKIFF_AT_EMPTY_PATH = AT_EMPTY_PATH;
 const unsigned long SKIFF_ST_NOSUID = ST_NOSUID, SKIFF_ST_NODEV = ST_NODEV, SKIFF_ST_NOEXEC = ST_NOEXEC,
     SKIFF_ST_NOATIME = ST_NOATIME, SKIFF_ST_NODIRATIME = ST_NODIRATIME, SKIFF_ST_RELATIME = ST_RELATIME;
+
+int skiff_signalfd(const sigset_t *set) { return signalfd(-1, set, SFD_CLOEXEC); }
+int skiff_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    return n == (ssize_t)sizeof info ? (int)info.ssi_signo : -1;
+}
 
 long skiff_join_session_keyring(const char *name) {
     return syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name, 0, 0, 0);

@@ -12,6 +12,8 @@ public struct CreateOptions {
     public var noPivot = false
     public var noNewKeyring = false
     public var preserveFds = 0
+    /// An already connected console socket (a foreground `run` relays the terminal itself).
+    public var consoleFD: Int32?
 
     public init(id: String, bundle: String) {
         self.id = id
@@ -34,6 +36,8 @@ struct ContainerConfig {
     let bindsDev: Bool
     /// config.json's `hooks`, as written, kept in the state for `start` and `delete`.
     var rawHooks: JSON? = nil
+    /// config.json's `process`, kept for `exec` (its defaults: capabilities, env, user...).
+    var rawProcess: JSON? = nil
 
     /// Reads `<bundle>/config.json` and checks it: every error names the JSON path.
     static func load(_ options: CreateOptions) throws -> ContainerConfig {
@@ -69,6 +73,7 @@ struct ContainerConfig {
         do {
             var config = try validate(spec, options: options, bundle: bundle)
             config.rawHooks = doc["hooks"]
+            config.rawProcess = doc["process"]
             return config
         } catch let e as DecodeError {
             throw RuntimeError("config.json: \(e)")
@@ -116,6 +121,13 @@ struct ContainerConfig {
         if !linux.timeOffsets.isEmpty && !plan.isNew(.time) {
             throw DecodeError(path: "linux.timeOffsets", "offsets are given but there is no new time namespace",
                               hint: "add {\"type\": \"time\"} to linux.namespaces")
+        }
+        if process.terminal && options.consoleSocket == nil && options.consoleFD == nil {
+            throw DecodeError(path: "process.terminal", "is true, but no --console-socket was given to receive the terminal",
+                              hint: "pass --console-socket PATH, or set process.terminal to false")
+        }
+        if !process.terminal && options.consoleSocket != nil {
+            throw DecodeError(path: "process.terminal", "is false, but --console-socket was given", hint: "set process.terminal to true or drop --console-socket")
         }
         if !process.cwd.hasPrefix("/") {
             throw DecodeError(path: "process.cwd", "\(JSON.quoted(process.cwd)) must be an absolute path")

@@ -43,6 +43,13 @@ public enum Lifecycle {
         }
     }
 
+    /// process.terminal of a bundle's config, without a full load (for `run`'s relay choice).
+    public static func wantsTerminal(bundle: String) -> Bool {
+        guard let text = Files.readIfPresent(Files.absolute(bundle) + "/config.json"),
+              let doc = try? JSONParser.parse(text) else { return false }
+        return doc["process"]?["terminal"] == .bool(true)
+    }
+
     /// One `create` in progress, with what it has made so far (for `undo`).
     struct Setup {
         let config: ContainerConfig
@@ -78,12 +85,17 @@ public enum Lifecycle {
             let (parentEnd, childEnd) = try SyncChannel.pair()
             defer { parentEnd.close() }
             let nsFDs = try config.plan.openJoined()
+            var consoleFD: Int32 = -1
+            if config.process.terminal {
+                consoleFD = try config.options.consoleFD ?? Console.connect(config.options.consoleSocket!)
+            }
+            defer { if consoleFD >= 0 && consoleFD != config.options.consoleFD { close(consoleFD) } }
 
             Log.phase("fork")
             let pid = skiff_fork()
             if pid == 0 {
                 parentEnd.close()
-                Init.stage1(config: config, channel: childEnd, joins: nsFDs, listenFD: listenFD)
+                Init.stage1(config: config, channel: childEnd, joins: nsFDs, listenFD: listenFD, consoleFD: consoleFD)
             }
             childEnd.close()
             for f in nsFDs { close(f.fd) }
@@ -136,6 +148,8 @@ public enum Lifecycle {
 
             state.phase = .created
             state.hooks = config.rawHooks
+            state.process = config.rawProcess
+            state.useTerminal = config.process.terminal
             try store.save(state)
             if let pidFile = config.options.pidFile {
                 let path = Files.absolute(pidFile)

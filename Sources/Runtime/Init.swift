@@ -9,7 +9,7 @@ enum Init {
     /// Stage 1: enters the namespaces. Joins the ones given by path, creates the user namespace
     /// (the parent writes its maps), then unshares the rest and forks the init process, which is
     /// pid 1 of a new pid namespace and the first process of a new time namespace.
-    static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32) -> Never {
+    static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32, consoleFD: Int32) -> Never {
         do {
             try channel.expect(.go, during: "setup")
             try NamespacePlan.join(joins)
@@ -43,7 +43,7 @@ enum Init {
                 }
             }
             let pid = skiff_fork()
-            if pid == 0 { initProcess(config: config, channel: channel, listenFD: listenFD) }
+            if pid == 0 { initProcess(config: config, channel: channel, listenFD: listenFD, consoleFD: consoleFD) }
             if pid < 0 { throw SysError("fork the container's init process") }
             try channel.send(.initPid(pid))
             _exit(0)
@@ -55,7 +55,7 @@ enum Init {
 
     /// The container's init: builds the rootfs, applies the container settings, reports ready,
     /// waits for `start`, then becomes the user program.
-    static func initProcess(config: ContainerConfig, channel: SyncChannel, listenFD: Int32) -> Never {
+    static func initProcess(config: ContainerConfig, channel: SyncChannel, listenFD: Int32, consoleFD: Int32) -> Never {
         var stateJSON = ""
         do {
             setsid()
@@ -63,6 +63,10 @@ enum Init {
             let ownMounts = !config.plan.join.contains { $0.type == .mount }
             var rootfs = Rootfs(config: config)
             if ownMounts { try rootfs.prepare() }
+            var slave: Int32 = -1
+            if config.process.terminal {
+                slave = try rootfs.setUpConsole(socket: consoleFD, user: config.process.user, bindConsole: ownMounts)
+            }
             switch try channel.receive() {
             case .pidKnown(let s)?: stateJSON = s
             case .error(let e)?: throw RuntimeError(e)
@@ -85,6 +89,7 @@ enum Init {
             try ProcessSetup.applyNamespaceSettings(config)
             if ownMounts { try rootfs.finish() }
             try ProcessSetup.applyRlimits(config)
+            if slave >= 0 { try Console.attach(slave: slave) }
             if !config.options.noNewKeyring && skiff_join_session_keyring(nil) < 0 && errno != ENOSYS {
                 throw SysError("create a session keyring (try --no-new-keyring)")
             }

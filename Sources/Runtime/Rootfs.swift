@@ -368,6 +368,24 @@ struct Rootfs {
         if chown(Rootfs.fdPath(nfd), uid, gid) != 0 { throw SysError("\(what): chown") }
     }
 
+    // MARK: - Console
+
+    /// Makes the container's pty (from its devpts, before pivot_root), binds the slave onto
+    /// /dev/console, and sends the master over the console socket. Returns the slave.
+    func setUpConsole(socket: Int32, user: User, bindConsole: Bool) throws -> Int32 {
+        let pty = try Console.open(dirFD: rootFD >= 0 ? rootFD : AT_FDCWD, ptmx: "/dev/ptmx", size: config.process.consoleSize)
+        defer { close(pty.master) }
+        if fchown(pty.slave, user.uid, user.gid) != 0 { throw SysError("process.terminal: give the pty to uid \(user.uid)") }
+        if bindConsole {
+            let cfd = try resolve("/dev/console", create: .file, what: "process.terminal: /dev/console")
+            defer { close(cfd) }
+            try mount(Rootfs.fdPath(pty.slave), Rootfs.fdPath(cfd), nil, SKIFF_MS_BIND, nil, what: "process.terminal: bind the pty onto /dev/console")
+        }
+        try Console.send(master: pty.master, name: pty.name, over: socket)
+        close(socket)
+        return pty.slave
+    }
+
     // MARK: - pivot_root and after
 
     /// Makes the rootfs the container's `/`: pivot_root(".", ".") and a lazy unmount of the old

@@ -27,7 +27,9 @@ public struct ContainerState {
     public var cgroupCreated: [String]
     /// The config's hooks, kept for `start` (poststart) and `delete` (poststop), raw JSON.
     public var hooks: JSON?
-    /// A user namespace the container created or joined (its processes run as mapped ids).
+    /// The config's process, raw JSON: the defaults of `exec`.
+    public var process: JSON?
+    /// process.terminal of the container.
     public var useTerminal: Bool
 
     public var status: ContainerStatus {
@@ -59,7 +61,7 @@ public struct ContainerState {
             ("created", .string(created)), ("owner", .string(owner)), ("phase", .string(phase.rawValue)),
             ("annotations", .object(annotations.map { ($0.0, .string($0.1)) })),
             ("cgroupPath", .string(cgroupPath)), ("cgroupCreated", .array(cgroupCreated.map { .string($0) })),
-            ("hooks", hooks), ("terminal", .bool(useTerminal)),
+            ("hooks", hooks), ("process", process), ("terminal", .bool(useTerminal)),
         ])
     }
 
@@ -78,6 +80,7 @@ public struct ContainerState {
         cgroupPath = try o.string("cgroupPath") ?? ""
         cgroupCreated = try o.strings("cgroupCreated") ?? []
         hooks = o.optional("hooks")?.value
+        process = o.optional("process")?.value
         useTerminal = try o.bool("terminal") ?? false
     }
 
@@ -95,6 +98,7 @@ public struct ContainerState {
         self.cgroupPath = ""
         self.cgroupCreated = []
         self.hooks = nil
+        self.process = nil
         self.useTerminal = false
     }
 }

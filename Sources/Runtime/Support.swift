@@ -26,9 +26,6 @@ enum Support {
     }
 
     static func checkProcess(_ p: OCISpec.Process, path: String) throws {
-        if p.terminal {
-            throw DecodeError.unsupported("\(path).terminal", "a terminal (process.terminal: true)")
-        }
         if let a = p.apparmorProfile, !a.isEmpty {
             let enabled = Files.readIfPresent("/sys/module/apparmor/parameters/enabled")?.hasPrefix("Y") == true
             if enabled { throw DecodeError.unsupported("\(path).apparmorProfile", "AppArmor") }

@@ -32,6 +32,11 @@ extern const int SKIFF_O_PATH, SKIFF_AT_EMPTY_PATH;
 extern const unsigned long SKIFF_ST_NOSUID, SKIFF_ST_NODEV, SKIFF_ST_NOEXEC, SKIFF_ST_NOATIME,
     SKIFF_ST_NODIRATIME, SKIFF_ST_RELATIME;
 
+// signalfd: a close-on-exec fd for the signals in `set`; read one signal number (or -1).
+#include <signal.h>
+int skiff_signalfd(const sigset_t *set);
+int skiff_signalfd_read(int fd);
+
 // Variadic wrappers.
 int skiff_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 int skiff_ioctl_int(int fd, unsigned long request, int arg);

@@ -9,8 +9,17 @@ enum RunCommand {
         .bool("detach", "d", help: "return once the container runs"),
         .bool("keep", help: "do not delete the container when it exits"),
     ]) { p, g in
-        let options = try CreateCommand.createOptions(p, command: "run")
+        var options = try CreateCommand.createOptions(p, command: "run")
         let detach = p.bool("detach")
+        // A foreground run with a terminal and no console socket: skiff relays the terminal.
+        var relay: (Int32, Int32)? = nil
+        if !detach && options.consoleSocket == nil && Lifecycle.wantsTerminal(bundle: options.bundle) {
+            var fds: [Int32] = [0, 0]
+            if socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 {
+                relay = (fds[0], fds[1])
+                options.consoleFD = fds[1]
+            }
+        }
         // In the foreground skiff adopts the container's init (its stage-1 parent exits) to
         // wait for it and return its exit status.
         if !detach { _ = skiff_prctl(SKIFF_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
@@ -22,7 +31,18 @@ enum RunCommand {
             throw error
         }
         if detach { return 0 }
-        let status = Container.waitForeground(pid: state.pid)
+        var status: Int32
+        if let (mine, theirs) = relay {
+            close(theirs)
+            var master: Int32 = -1
+            var name = [UInt8](repeating: 0, count: 256)
+            guard skiff_recv_fd(mine, &master, &name, name.count) > 0, master >= 0 else {
+                throw RuntimeError("process.terminal: the container did not send its terminal")
+            }
+            status = TerminalRelay.run(master: master, pid: state.pid)
+        } else {
+            status = Container.waitForeground(pid: state.pid)
+        }
         if !p.bool("keep") {
             do { try Container.delete(options.id, force: true, store: g.store) } catch {
                 Log.warn("\(error)")
