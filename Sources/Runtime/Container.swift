@@ -58,6 +58,28 @@ public enum Container {
         return try OCISpec.Hooks(from: Node(raw, path: "hooks"))
     }
 
+    /// `pause` and `resume`: freeze or thaw every process of the container.
+    public static func setPaused(_ id: String, _ paused: Bool, store: StateStore) throws {
+        let state = try store.load(id)
+        let status = state.status
+        if paused {
+            guard status == .running || status == .created else {
+                throw RuntimeError("cannot pause container \(JSON.quoted(id)): \(status == .paused ? "it is already paused" : "container not running")")
+            }
+        } else if status != .paused {
+            throw RuntimeError("cannot resume container \(JSON.quoted(id)): it is not paused (it is \(status.rawValue))")
+        }
+        do { try state.cgroup.setFrozen(paused) } catch {
+            throw RuntimeError("cannot \(paused ? "pause" : "resume") container \(JSON.quoted(id)): \(error)")
+        }
+    }
+
+    /// Every process of the container (from its cgroup).
+    public static func pids(_ id: String, store: StateStore) throws -> [pid_t] {
+        let state = try store.load(id)
+        return state.cgroup.pids()
+    }
+
     /// `kill`: a signal to the init process, or with `all` to every process of the container.
     public static func kill(_ id: String, signal: Int32, all: Bool, store: StateStore) throws {
         let state = try store.load(id)
@@ -79,6 +101,8 @@ public enum Container {
             if errno == ESRCH { throw RuntimeError("cannot kill container \(JSON.quoted(id)): container not running") }
             throw RuntimeError("cannot send \(Signals.name(signal)) to container \(JSON.quoted(id)): \(SysError.text(errno))")
         }
+        // A frozen process only dies once thawed.
+        if signal == SIGKILL && status == .paused { try? state.cgroup.setFrozen(false) }
     }
 
     /// `delete`: removes a stopped (or, with `force`, any) container: its processes, cgroup and
@@ -116,6 +140,7 @@ public enum Container {
         // Whatever else lives in the cgroup goes too (processes of `exec`, or left by a
         // shared pid namespace).
         if !state.cgroupCreated.isEmpty { cg.signalAll(SIGKILL) }
+        if status == .paused { try? cg.setFrozen(false) }
         if state.pid > 0 { waitGone(state.pid, startTime: state.startTime) }
         let failed = cg.destroy()
         if !failed.isEmpty {

@@ -14,6 +14,8 @@ public struct CreateOptions {
     public var preserveFds = 0
     /// An already connected console socket (a foreground `run` relays the terminal itself).
     public var consoleFD: Int32?
+    /// Variables added to process.env (LISTEN_FDS and LISTEN_PID for socket activation).
+    public var extraEnv: [String] = []
 
     public init(id: String, bundle: String) {
         self.id = id
@@ -81,7 +83,7 @@ struct ContainerConfig {
     }
 
     static func validate(_ spec: Spec, options: CreateOptions, bundle: String) throws -> ContainerConfig {
-        guard let process = spec.process else {
+        guard var process = spec.process else {
             throw DecodeError(path: "process", "is required to create a container", hint: "add a process with args, cwd and user")
         }
         guard let root = spec.root else {
@@ -97,6 +99,11 @@ struct ContainerConfig {
         }
         guard st.st_mode & S_IFMT == S_IFDIR else {
             throw DecodeError(path: "root.path", "\(JSON.quoted(root.path)) is not a directory")
+        }
+        for e in options.extraEnv {
+            let name = e.prefix { $0 != "=" }
+            process.env.removeAll { $0.hasPrefix(name + "=") }
+            process.env.append(e)
         }
         let linux = spec.linux ?? Linux()
         let plan = NamespacePlan(linux.namespaces)

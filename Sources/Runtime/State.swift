@@ -1,3 +1,4 @@
+import Cgroups
 import Glibc
 import LinuxSys
 import OCISpec
@@ -34,8 +35,13 @@ public struct ContainerState {
 
     public var status: ContainerStatus {
         if pid <= 0 { return phase == .creating ? .creating : .stopped }
-        return Proc.isAlive(pid, startTime: startTime) ? phase : .stopped
+        guard Proc.isAlive(pid, startTime: startTime) else { return .stopped }
+        if phase == .running && cgroup.isFrozen { return .paused }
+        return phase
     }
+
+    /// The container's cgroup, as create made it.
+    public var cgroup: Cgroup { Cgroup(path: cgroupPath.isEmpty ? "/" + id : cgroupPath, created: cgroupCreated) }
 
     /// The state as the spec (and runc's extras: rootfs, created, owner) defines it, for
     /// `state` and for the hooks' stdin.

@@ -19,6 +19,8 @@ struct Flag {
 
 struct ParsedArgs {
     var values: [String: String] = [:]
+    /// Every value of a flag given more than once (`-e A=1 -e B=2`), in order.
+    var all: [String: [String]] = [:]
     var bools: Set<String> = []
     var positional: [String] = []
 
@@ -57,10 +59,14 @@ enum ArgParser {
             }
             let key = flag.names[0]
             if flag.takesValue {
-                if let inline { out.values[key] = inline; continue }
-                guard i < args.endIndex else { throw UsageError("flag \(a) of `skiff \(command)` needs a value") }
-                out.values[key] = args[i]
-                i += 1
+                let v: String
+                if let inline { v = inline } else {
+                    guard i < args.endIndex else { throw UsageError("flag \(a) of `skiff \(command)` needs a value") }
+                    v = args[i]
+                    i += 1
+                }
+                out.values[key] = v
+                out.all[key, default: []].append(v)
             } else {
                 switch inline {
                 case nil, "true", "1": out.bools.insert(key)

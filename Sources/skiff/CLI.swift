@@ -39,11 +39,12 @@ enum CLI {
     static let commands: [Command] = [
         CreateCommand.command, StartCommand.command, RunCommand.command, StateCommand.command,
         KillCommand.command, DeleteCommand.command, ListCommand.command, SpecCommand.command,
+        ExecCommand.command, PsCommand.command, PauseCommand.pause, PauseCommand.resume,
     ]
 
     /// runc commands skiff does not have yet: a clear error rather than "unknown command".
     static let notYet: [String: String] = [
-        "exec": "exec", "ps": "ps", "pause": "pause", "resume": "resume", "update": "update", "events": "events",
+        "update": "update", "events": "events",
         "checkpoint": "checkpoint/restore", "restore": "checkpoint/restore", "features": "features",
     ]
 

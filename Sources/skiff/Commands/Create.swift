@@ -1,3 +1,4 @@
+import Glibc
 import LinuxSys
 import Runtime
 
@@ -28,6 +29,13 @@ enum CreateCommand {
         if let n = p.value("preserve-fds") {
             guard let v = Int(n), v >= 0, v < 65536 else { throw UsageError("--preserve-fds takes a number of fds, not \"\(n)\"") }
             o.preserveFds = v
+        }
+        // Socket activation (sd_listen_fds): fds 3.. passed to skiff go on to the container,
+        // which is told about them (LISTEN_PID=1: it is pid 1 of its namespace), as runc does.
+        if let fds = getenv("LISTEN_FDS").map({ String(cString: $0) }), let n = Int(fds), n > 0,
+           let lp = getenv("LISTEN_PID").map({ String(cString: $0) }), Int32(lp) == getpid() {
+            o.preserveFds += n
+            o.extraEnv = ["LISTEN_FDS=\(n)", "LISTEN_PID=1"]
         }
         return o
     }

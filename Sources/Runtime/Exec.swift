@@ -1,0 +1,222 @@
+import CSkiff
+import Cgroups
+import Glibc
+import LinuxSys
+import OCISpec
+
+/// What `exec` was asked to run.
+public struct ExecOptions {
+    public var id: String
+    public var process: OCISpec.Process
+    public var consoleSocket: String?
+    public var detach = false
+    public var pidFile: String?
+    public var preserveFds = 0
+    /// A sub-cgroup of the container's (`--cgroup`), relative to its cgroup.
+    public var subCgroup: String?
+    public var ignorePaused = false
+
+    public init(id: String, process: OCISpec.Process) {
+        self.id = id
+        self.process = process
+    }
+}
+
+/// `exec`: a new process in a running container. It joins every namespace of the container's
+/// init (those that differ from skiff's own), the container's cgroup, and gets the identity
+/// and capabilities its process config says. Same process tree as create: stage 1 joins the
+/// namespaces and forks the process, which lands in the container's pid namespace.
+public enum Exec {
+    /// The process config of a container (from its state), the base of `exec` without -p.
+    public static func baseProcess(_ id: String, store: StateStore) throws -> OCISpec.Process {
+        let state = try store.load(id)
+        guard let raw = state.process else {
+            throw RuntimeError("container \(JSON.quoted(id)) has no process config in its state; use `exec --process FILE`")
+        }
+        return try OCISpec.Process(from: Node(raw, path: "process"))
+    }
+
+    public static func run(_ o: ExecOptions, store: StateStore) throws -> Int32 {
+        let state = try store.load(o.id)
+        switch state.status {
+        case .running, .created: break
+        case .paused where o.ignorePaused: break
+        case .paused: throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): it is paused (resume it, or pass --ignore-paused)")
+        case .stopped: throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): container not running")
+        case .creating: throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): it is still being created")
+        }
+        let p = o.process
+        do {
+            try Support.checkProcess(p, path: "process")
+            if p.args.isEmpty { throw DecodeError(path: "process.args", "is empty: name the program to run") }
+            if !p.cwd.hasPrefix("/") { throw DecodeError(path: "process.cwd", "\(JSON.quoted(p.cwd)) must be an absolute path") }
+            if p.terminal && o.consoleSocket == nil && o.detach {
+                throw DecodeError(path: "process.terminal", "a detached exec with a terminal needs --console-socket")
+            }
+        } catch let e as DecodeError {
+            throw RuntimeError("exec process: \(e)")
+        }
+        for name in ProcessSetup.unknownCapabilities(p.capabilities) {
+            Log.warn("process.capabilities: unknown capability \(JSON.quoted(name)) ignored")
+        }
+
+        // The container's namespaces, as its init has them.
+        var joins: [(type: NamespaceType, fd: Int32, index: Int)] = []
+        defer { for j in joins { close(j.fd) } }
+        for (i, t) in NamespaceType.allCases.enumerated() {
+            let theirs = "/proc/\(state.pid)/ns/\(t.procName)"
+            guard let a = Files.stat(theirs), let b = Files.stat("/proc/self/ns/\(t.procName)") else { continue }
+            if a.st_ino == b.st_ino && a.st_dev == b.st_dev { continue }
+            let fd = skiff_open(theirs, O_RDONLY | O_CLOEXEC, 0)
+            if fd < 0 { throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): open \(theirs): \(SysError.text(errno))") }
+            joins.append((t, fd, i))
+        }
+        // Re-check: the pid may have been recycled between the state check and the opens.
+        guard Proc.isAlive(state.pid, startTime: state.startTime) else {
+            throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): container not running")
+        }
+
+        var cgPath = state.cgroupPath
+        if let sub = o.subCgroup, !sub.isEmpty {
+            if sub.split(separator: "/").contains("..") { throw RuntimeError("--cgroup: \(JSON.quoted(sub)) must not contain \"..\"") }
+            cgPath = Files.clean(cgPath + "/" + sub)
+        }
+        let cg = Cgroup(path: cgPath)
+
+        var consoleFD: Int32 = -1, relayFD: Int32 = -1
+        if p.terminal {
+            if let path = o.consoleSocket {
+                consoleFD = try Console.connect(path)
+            } else {
+                var fds: [Int32] = [0, 0]
+                try sys("socketpair") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+                relayFD = fds[0]
+                consoleFD = fds[1]
+            }
+        }
+        defer {
+            if consoleFD >= 0 { close(consoleFD) }
+            if relayFD >= 0 { close(relayFD) }
+        }
+        if !o.detach { _ = skiff_prctl(SKIFF_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
+
+        let (parentEnd, childEnd) = try SyncChannel.pair()
+        defer { parentEnd.close() }
+        let inUserNS = joins.contains { $0.type == .user }
+        let stage1 = skiff_fork()
+        if stage1 == 0 {
+            parentEnd.close()
+            if relayFD >= 0 { close(relayFD) }
+            stage1Child(o, joins: joins, channel: childEnd, consoleFD: consoleFD, inUserNS: inUserNS)
+        }
+        childEnd.close()
+        if stage1 < 0 { throw SysError("fork") }
+        var pid: pid_t = 0
+        do {
+            do { try cg.add(pid: stage1) } catch let e as SysError {
+                throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): \(e)")
+            }
+            try parentEnd.send(.go)
+            guard case .initPid(let p)? = try parentEnd.receive() else {
+                throw RuntimeError("exec: the process exited during setup")
+            }
+            pid = p
+            var st: Int32 = 0
+            while waitpid(stage1, &st, 0) < 0 && errno == EINTR {}
+            // Errors until the exec; EOF (the close-on-exec channel) means it happened.
+            switch try parentEnd.receive() {
+            case .none: break
+            case .error(let text)?: throw RuntimeError(text)
+            case let other?: throw RuntimeError("exec: unexpected message \(other)")
+            }
+        } catch {
+            kill(stage1, SIGKILL)
+            var st: Int32 = 0
+            waitpid(stage1, &st, 0)
+            if pid > 0 { kill(pid, SIGKILL); Container.waitGone(pid, startTime: nil) }
+            throw error
+        }
+        if let f = o.pidFile {
+            do { try Files.writeAtomic(Files.absolute(f), "\(pid)", mode: 0o644) } catch {
+                throw RuntimeError("--pid-file: cannot write \(q(f)): \(error)")
+            }
+        }
+        if o.detach { return 0 }
+        if relayFD >= 0 {
+            close(consoleFD)
+            consoleFD = -1
+            var master: Int32 = -1
+            var name = [UInt8](repeating: 0, count: 256)
+            guard skiff_recv_fd(relayFD, &master, &name, name.count) > 0, master >= 0 else {
+                throw RuntimeError("process.terminal: the exec process did not send its terminal")
+            }
+            return TerminalRelay.run(master: master, pid: pid)
+        }
+        return Container.waitForeground(pid: pid)
+    }
+
+    static func stage1Child(_ o: ExecOptions, joins: [(type: NamespaceType, fd: Int32, index: Int)], channel: SyncChannel, consoleFD: Int32, inUserNS: Bool) -> Never {
+        do {
+            try channel.expect(.go, during: "exec setup")
+            try NamespacePlan.join(joins)
+            if inUserNS && (skiff_setresgid(0, 0, 0) != 0 || skiff_setresuid(0, 0, 0) != 0) {
+                throw RuntimeError("exec: the container's user namespace has no mapping for uid and gid 0")
+            }
+            let pid = skiff_fork()
+            if pid == 0 { process(o, channel: channel, consoleFD: consoleFD, inUserNS: inUserNS) }
+            if pid < 0 { throw SysError("fork the exec process") }
+            try channel.send(.initPid(pid))
+            _exit(0)
+        } catch {
+            try? channel.send(.error("\(error)"))
+            _exit(1)
+        }
+    }
+
+    /// The exec'd process: in every namespace of the container; its root is the container's
+    /// (setns into the mount namespace moved it there).
+    static func process(_ o: ExecOptions, channel: SyncChannel, consoleFD: Int32, inUserNS: Bool) -> Never {
+        do {
+            let p = o.process
+            if chdir("/") != 0 { throw SysError("exec: chdir to the container's root") }
+            if p.terminal {
+                let pty = try Console.open(dirFD: AT_FDCWD, ptmx: "/dev/ptmx", size: p.consoleSize)
+                if fchown(pty.slave, p.user.uid, p.user.gid) != 0 { throw SysError("process.terminal: give the pty to uid \(p.user.uid)") }
+                try Console.send(master: pty.master, name: pty.name, over: consoleFD)
+                close(pty.master)
+                close(consoleFD)
+                setsid()
+                try Console.attach(slave: pty.slave)
+            }
+            for (i, r) in p.rlimits.enumerated() {
+                var lim = rlimit(rlim_cur: rlim_t(r.soft), rlim_max: rlim_t(r.hard))
+                if setrlimit(__rlimit_resource_t(UInt32(r.resource)), &lim) != 0 {
+                    throw RuntimeError("process.rlimits[\(i)]: cannot set \(r.type): \(SysError.text(errno))")
+                }
+            }
+            if let adj = p.oomScoreAdj {
+                do { try Files.write("/proc/self/oom_score_adj", String(adj), flags: O_WRONLY) } catch let e as SysError {
+                    throw RuntimeError("process.oomScoreAdj: cannot set \(adj): \(SysError.text(e.errno))")
+                }
+            }
+            let program = try ProcessSetup.lookup(p.args[0], env: p.env)
+            try ProcessSetup.becomeUser(p, inUserNS: inUserNS, setgroupsAllowed: true)
+            if p.noNewPrivileges {
+                try sys("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)") { skiff_prctl(SKIFF_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }
+            }
+            umask(mode_t(p.user.umask ?? 0o022))
+            if chdir(p.cwd) != 0 {
+                throw RuntimeError("process.cwd: cannot enter \(JSON.quoted(p.cwd)) as uid \(p.user.uid): \(SysError.text(errno))")
+            }
+            var env = p.env
+            if !env.contains(where: { $0.hasPrefix("HOME=") }) { env.append("HOME=" + Users.home(uid: p.user.uid)) }
+            try FDs.prepareForExec(preserve: o.preserveFds, keep: -1)
+            let argv = CStrings(p.args), envp = CStrings(env)
+            execve(program, argv.pointers, envp.pointers)
+            throw RuntimeError("process.args[0]: cannot execute \(JSON.quoted(program)): \(SysError.text(errno))")
+        } catch {
+            try? channel.send(.error("\(error)"))
+            _exit(127)
+        }
+    }
+}
