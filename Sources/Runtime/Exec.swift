@@ -212,6 +212,7 @@ public enum Exec {
             if !env.contains(where: { $0.hasPrefix("HOME=") }) { env.append("HOME=" + Users.home(uid: p.user.uid)) }
             try FDs.prepareForExec(preserve: o.preserveFds, keep: -1)
             let argv = CStrings(p.args), envp = CStrings(env)
+            Signals.resetForExec()
             execve(program, argv.pointers, envp.pointers)
             throw RuntimeError("process.args[0]: cannot execute \(JSON.quoted(program)): \(SysError.text(errno))")
         } catch {

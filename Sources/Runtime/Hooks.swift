@@ -50,9 +50,7 @@ enum Hooks {
         let cArgv = CStrings(argv), cEnv = CStrings(hook.env)
         let pid = skiff_fork()
         if pid == 0 {
-            var none = sigset_t()
-            sigemptyset(&none)
-            sigprocmask(SIG_SETMASK, &none, nil)
+            Signals.resetForExec()
             dup2(inPipe[0], 0)
             dup2(outPipe[1], 1)
             dup2(outPipe[1], 2)

@@ -156,6 +156,7 @@ enum Init {
             }
             try FDs.prepareForExec(preserve: config.options.preserveFds, keep: conn)
             let argv = CStrings(p.args), envp = CStrings(env)
+            Signals.resetForExec()
             execve(program, argv.pointers, envp.pointers)
             throw RuntimeError("process.args[0]: cannot execute \(JSON.quoted(program)): \(SysError.text(errno))")
         } catch {

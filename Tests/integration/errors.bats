@@ -101,6 +101,7 @@ not_run() {
 }
 
 @test "error: duplicate namespace type" {
+	runtime_diverges crun "crun 1.8.1 accepts a duplicated namespace type"
 	bad '.linux.namespaces += [{"type": "pid"}]'
 	assert_failed
 	not_run
@@ -118,6 +119,7 @@ not_run() {
 # process
 
 @test "error: process.user.uid of the wrong type (\"0\")" {
+	runtime_diverges crun "crun 1.8.1 accepts a string uid"
 	bad '.process.user.uid = "0"'
 	assert_failed
 	not_run
@@ -139,6 +141,7 @@ not_run() {
 }
 
 @test "error: process.user.additionalGids of the wrong type" {
+	runtime_diverges crun "crun 1.8.1 accepts (ignores) a string additionalGids"
 	bad '.process.user.additionalGids = "10"'
 	assert_failed
 	not_run
@@ -146,6 +149,7 @@ not_run() {
 }
 
 @test "error: relative process.cwd" {
+	runtime_diverges crun "crun 1.8.1 accepts a relative cwd"
 	bad '.process.cwd = "tmp"'
 	assert_failed
 	not_run
@@ -172,6 +176,7 @@ not_run() {
 }
 
 @test "error: missing process.args" {
+	runtime_diverges crun "crun 1.8.1 creates a container without process.args"
 	bad 'del(.process.args)'
 	assert_failed
 	expect_msg 'process\.args'
@@ -220,7 +225,7 @@ not_run() {
 
 @test "error: relative hook path" {
 	# config.md: path MUST be absolute. runc runs it relative to its cwd (the bundle).
-	runtime_diverges "runc" "runs a relative hook path (resolved against the bundle) instead of refusing it"
+	runtime_diverges "runc crun" "runs a relative hook path (resolved against the bundle) instead of refusing it"
 	mkdir -p "$BUNDLE/hooks"
 	printf '#!/bin/sh\nexit 0\n' >"$BUNDLE/hooks/x.sh"
 	chmod 755 "$BUNDLE/hooks/x.sh"
@@ -233,6 +238,7 @@ not_run() {
 @test "error: hook timeout 0" {
 	# config.md: "If set, timeout MUST be greater than zero."
 	# runc 1.1.5 does not validate it but fails anyway: "hook ran past specified timeout of 0.0s".
+	runtime_diverges crun "crun 1.8.1 accepts timeout 0"
 	printf '#!/bin/sh\nexit 0\n' >"$TEST_TMP/ok.sh"
 	chmod 755 "$TEST_TMP/ok.sh"
 	bad --arg p "$TEST_TMP/ok.sh" '.hooks.createRuntime = [{"path": $p, "timeout": 0}]'
@@ -242,6 +248,7 @@ not_run() {
 }
 
 @test "error: mount options is a string (\"ro\"), not an array" {
+	runtime_diverges crun "crun 1.8.1 accepts (ignores) a string options"
 	bad '.mounts += [{"destination": "/x", "type": "tmpfs", "source": "tmpfs", "options": "ro"}]'
 	assert_failed
 	not_run
@@ -359,6 +366,7 @@ not_run() {
 @test "error: kill with an unknown signal leaves the container alone" {
 	ct_create "$CT"
 	[ "$status" -eq 0 ]
+	runtime_diverges crun "crun 1.8.1 kill with an unknown signal name returns 0"
 	run --separate-stderr rt kill "$CT" SIGFOO
 	assert_failed
 	expect_msg 'SIGFOO'

@@ -425,16 +425,21 @@ expect_msg() {
 	fi
 }
 
+# Runtimes whose error exit codes are not runc's "1": for them assert_failed accepts any
+# non-zero status. crun 1.8.1 exits 255 on hook failures, 64 on usage errors, and dies of
+# SIGPIPE (141) when a poststart hook fails.
+LOOSE_EXIT_RUNTIMES="${LOOSE_EXIT_RUNTIMES:-crun}"
+
 # assert_failed [RUNTIME...]: assert a failed runtime call after `run --separate-stderr` or
 # ct_create: exit status 1 (skiff: "1 for any error", as runc), a message on stderr. For the
-# runtimes named as arguments any non-zero status is accepted (they are known to use another
-# code there; the caller documents it).
+# runtimes named as arguments (and $LOOSE_EXIT_RUNTIMES) any non-zero status is accepted (they
+# are known to use another code there; the caller documents it).
 assert_failed() {
 	if [ "$status" -eq 0 ]; then
 		echo "expected failure, got status 0; stdout: $output; stderr: $stderr"
 		return 1
 	fi
-	if [ "$status" -ne 1 ] && [[ " $* " != *" $RUNTIME_NAME "* ]]; then
+	if [ "$status" -ne 1 ] && [[ " $* $LOOSE_EXIT_RUNTIMES " != *" $RUNTIME_NAME "* ]]; then
 		echo "expected status 1, got $status; stderr: $stderr"
 		return 1
 	fi

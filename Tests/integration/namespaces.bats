@@ -37,8 +37,10 @@ ns_extra() {
 unsupported_by_runtime() {
 	if [ "$1" = mount ] && [ "${2:-}" = join ]; then
 		runtime_diverges runc "runc 1.1.5 cannot join a mount namespace by path: it prepares the rootfs again inside it and fails (error preparing rootfs: open /proc/self/mountinfo)"
+		runtime_diverges crun "crun 1.8.1 cannot join a mount namespace by path (write to sync socket: Broken pipe)"
 	fi
 	if [ "$1" = time ]; then
+		runtime_diverges crun "crun 1.8.1 fails to create any time namespace on this kernel (write to sync socket: Connection reset by peer)"
 		# runc 1.1.5 has no time namespace support (added in runc 1.2).
 		runtime_diverges runc "no time namespace support in runc 1.1.5"
 	fi
