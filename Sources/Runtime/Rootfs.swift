@@ -375,7 +375,7 @@ struct Rootfs {
     func setUpConsole(socket: Int32, user: User, bindConsole: Bool) throws -> Int32 {
         let pty = try Console.open(dirFD: rootFD >= 0 ? rootFD : AT_FDCWD, ptmx: "/dev/ptmx", size: config.process.consoleSize)
         defer { close(pty.master) }
-        if fchown(pty.slave, user.uid, user.gid) != 0 { throw SysError("process.terminal: give the pty to uid \(user.uid)") }
+        if fchown(pty.slave, user.uid, gid_t.max /* keep the tty group devpts gave it */) != 0 { throw SysError("process.terminal: give the pty to uid \(user.uid)") }
         if bindConsole {
             let cfd = try resolve("/dev/console", create: .file, what: "process.terminal: /dev/console")
             defer { close(cfd) }
