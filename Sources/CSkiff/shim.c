@@ -99,6 +99,7 @@ int skiff_open(const char *path, int flags, unsigned int mode) { return open(pat
 int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode) { return openat(dirfd, path, flags, mode); }
 
 pid_t skiff_fork(void) { return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); }
+pid_t skiff_fork_sibling(void) { return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0); }
 
 int skiff_wifexited(int status) { return WIFEXITED(status); }
 int skiff_wexitstatus(int status) { return WEXITSTATUS(status); }

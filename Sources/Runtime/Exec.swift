@@ -15,6 +15,8 @@ public struct ExecOptions {
     /// A sub-cgroup of the container's (`--cgroup`), relative to its cgroup.
     public var subCgroup: String?
     public var ignorePaused = false
+    /// Do not become a child subreaper (processes the exec'd one leaves are not reaped here).
+    public var noSubreaper = false
 
     public init(id: String, process: OCISpec.Process) {
         self.id = id
@@ -98,7 +100,7 @@ public enum Exec {
             if consoleFD >= 0 { close(consoleFD) }
             if relayFD >= 0 { close(relayFD) }
         }
-        if !o.detach { _ = skiff_prctl(SKIFF_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
+        if !o.detach && !o.noSubreaper { _ = skiff_prctl(SKIFF_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
 
         let (parentEnd, childEnd) = try SyncChannel.pair()
         defer { parentEnd.close() }
@@ -162,7 +164,7 @@ public enum Exec {
             if inUserNS && (skiff_setresgid(0, 0, 0) != 0 || skiff_setresuid(0, 0, 0) != 0) {
                 throw RuntimeError("exec: the container's user namespace has no mapping for uid and gid 0")
             }
-            let pid = skiff_fork()
+            let pid = skiff_fork_sibling()
             if pid == 0 { process(o, channel: channel, consoleFD: consoleFD, inUserNS: inUserNS) }
             if pid < 0 { throw SysError("fork the exec process") }
             try channel.send(.initPid(pid))

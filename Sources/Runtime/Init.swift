@@ -19,14 +19,18 @@ enum Init {
                 if skiff_setresgid(0, 0, 0) != 0 || skiff_setresuid(0, 0, 0) != 0 {
                     throw RuntimeError("linux.namespaces: the joined user namespace has no mapping for uid and gid 0 (\(SysError.text(errno)))")
                 }
+                _ = skiff_prctl(SKIFF_PR_SET_DUMPABLE, 1, 0, 0, 0)
             }
             if plan.isNew(.user) {
                 try sys("create the user namespace (unshare CLONE_NEWUSER)") { skiff_unshare(SKIFF_CLONE_NEWUSER) }
                 try channel.send(.needMappings)
                 try channel.expect(.mappingsDone, during: "user namespace setup")
                 if skiff_setresgid(0, 0, 0) != 0 || skiff_setresuid(0, 0, 0) != 0 {
-                    throw RuntimeError("linux.uidMappings: container uid and gid 0 must be mapped (skiff_setresuid(0): \(SysError.text(errno)))")
+                    throw RuntimeError("linux.uidMappings: container uid and gid 0 must be mapped (setresuid(0): \(SysError.text(errno)))")
                 }
+                // Changing uid made the process non-dumpable, which gives its /proc/self files
+                // to the (unmapped) host root: timens_offsets could not be written.
+                _ = skiff_prctl(SKIFF_PR_SET_DUMPABLE, 1, 0, 0, 0)
             }
             var flags: Int32 = 0
             for t in plan.new where t != .user { flags |= t.cloneFlag }
@@ -42,7 +46,7 @@ enum Init {
                     throw RuntimeError("linux.timeOffsets: cannot set the clock offsets: \(SysError.text(e.errno))")
                 }
             }
-            let pid = skiff_fork()
+            let pid = skiff_fork_sibling()
             if pid == 0 { initProcess(config: config, channel: channel, listenFD: listenFD, consoleFD: consoleFD) }
             if pid < 0 { throw SysError("fork the container's init process") }
             try channel.send(.initPid(pid))

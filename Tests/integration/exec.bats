@@ -208,3 +208,32 @@ running() {
 	run --separate-stderr rt resume "$CT"
 	assert_failed
 }
+
+@test "exec: joins the user, cgroup and time namespaces of the container too" {
+	[ -e /proc/self/ns/time ] || skip "no time namespaces on this kernel"
+	runtime_diverges runc "no time namespace support in runc 1.1.5"
+	add_ns user
+	add_ns cgroup
+	add_ns time
+	cfg '.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+	     .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+	     .linux.timeOffsets = {"monotonic": {"secs": 86400, "nanosecs": 0}}'
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	set_cmd 'exec sleep 100'
+	start_container "$CT"
+	pid="$(ct_pid "$CT")"
+	run --separate-stderr rt exec "$CT" sh -c 'for n in user cgroup time; do readlink /proc/self/ns/$n; done; id -u; cat /proc/self/uid_map'
+	echo "$output $stderr"
+	[ "$status" -eq 0 ]
+	for n in user cgroup time; do
+		grep -qxF "$(readlink /proc/$pid/ns/$n)" <<<"$output"
+	done
+	[ "${lines[3]}" = 0 ]
+	grep -Eq '^ +0 +100000 +65536' <<<"$output"
+}
+
+@test "run --no-subreaper: the exit status still comes back" {
+	set_cmd 'exit 33'
+	run --separate-stderr rt run --no-subreaper --bundle "$BUNDLE" "$CT"
+	[ "$status" -eq 33 ]
+}

@@ -23,6 +23,9 @@ REPO="$(cd "$HELPERS_DIR/../.." && pwd)"
 RUNTIME="${RUNTIME:-$REPO/.build/release/skiff}"
 RUNTIME_NAME="$(basename "$RUNTIME")"
 SKIFF_TEST_CACHE="${SKIFF_TEST_CACHE:-/var/tmp/skiff-test}"
+# `runc spec` 1.1.5's default with process.terminal false, args ["sh", "-c", "true"], a
+# linux.cgroupsPath placeholder (make_bundle sets it) and root.readonly false (so that programs
+# can leave marker files in their rootfs; mounts.bats tests readonly: true explicitly).
 FIXTURE_CONFIG="$HELPERS_DIR/fixtures/config.json"
 CGROUP_PARENT="skiff-test"
 BUSYBOX="${BUSYBOX:-/bin/busybox}"

@@ -8,6 +8,11 @@
 # The runtime defaults to <repo>/.build/release/skiff. Needs root, bats, jq, busybox-static.
 # Prints the TAP stream, then as its last line "N passed, N failed" (", N skipped" if any);
 # exits non-zero if a test failed or something was left behind.
+#
+# crun 1.8.1 refuses this machine's hybrid cgroup layout (hugetlb is on cgroup2); run it in a
+# private mount namespace without the cgroup2 mount:
+#   unshare -m --propagation private sh -c \
+#     'umount /sys/fs/cgroup/unified && RUNTIME=/usr/bin/crun Tests/integration/run.sh'
 set -u
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -48,6 +48,9 @@ int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode);
 // fork without glibc's atfork handlers: skiff is single-threaded, and the child only runs
 // skiff's own setup code before execve or _exit.
 pid_t skiff_fork(void);
+// fork whose child is a child of the caller's parent (CLONE_PARENT): the container's init and
+// exec'd processes are children of the skiff process that waits for them.
+pid_t skiff_fork_sibling(void);
 
 // Wait status macros.
 int skiff_wifexited(int status);

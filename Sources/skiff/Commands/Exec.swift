@@ -21,6 +21,7 @@ enum ExecCommand {
         .value("preserve-fds", help: "pass N more fds (3, 4, ...) to the process"),
         .value("cgroup", help: "a sub-cgroup of the container's to run in"),
         .bool("ignore-paused", help: "exec even if the container is paused"),
+        .bool("no-subreaper", help: "do not reap orphaned processes of the exec'd one"),
     ]) { p, g in
         guard let id = p.positional.first else {
             throw UsageError("`skiff exec` needs a container id (usage: skiff exec [options] <container-id> [command [args...]])")
@@ -88,6 +89,7 @@ enum ExecCommand {
         o.pidFile = p.value("pid-file")
         o.subCgroup = p.value("cgroup")
         o.ignorePaused = p.bool("ignore-paused")
+        o.noSubreaper = p.bool("no-subreaper")
         if let n = p.value("preserve-fds") {
             guard let v = Int(n), v >= 0, v < 65536 else { throw UsageError("--preserve-fds takes a number of fds, not \"\(n)\"") }
             o.preserveFds = v

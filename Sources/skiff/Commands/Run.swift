@@ -8,6 +8,7 @@ enum RunCommand {
                                  summary: "create and start a container, and wait for it", flags: CreateCommand.flags + [
         .bool("detach", "d", help: "return once the container runs"),
         .bool("keep", help: "do not delete the container when it exits"),
+        .bool("no-subreaper", help: "do not reap orphaned processes of the container"),
     ]) { p, g in
         var options = try CreateCommand.createOptions(p, command: "run")
         let detach = p.bool("detach")
@@ -20,9 +21,9 @@ enum RunCommand {
                 options.consoleFD = fds[1]
             }
         }
-        // In the foreground skiff adopts the container's init (its stage-1 parent exits) to
-        // wait for it and return its exit status.
-        if !detach { _ = skiff_prctl(SKIFF_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
+        // The container's init is skiff's own child (CLONE_PARENT); as a subreaper skiff also
+        // reaps what the container orphans, so no zombie is left while it waits.
+        if !detach && !p.bool("no-subreaper") { _ = skiff_prctl(SKIFF_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
         let state = try Lifecycle.create(options, store: g.store)
         do {
             try Container.start(options.id, store: g.store)
