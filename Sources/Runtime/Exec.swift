@@ -190,33 +190,14 @@ public enum Exec {
                 setsid()
                 try Console.attach(slave: pty.slave)
             }
-            for (i, r) in p.rlimits.enumerated() {
-                var lim = rlimit(rlim_cur: rlim_t(r.soft), rlim_max: rlim_t(r.hard))
-                if setrlimit(__rlimit_resource_t(UInt32(r.resource)), &lim) != 0 {
-                    throw RuntimeError("process.rlimits[\(i)]: cannot set \(r.type): \(SysError.text(errno))")
-                }
-            }
+            try ProcessSetup.applyRlimits(p.rlimits)
             if let adj = p.oomScoreAdj {
                 do { try Files.write("/proc/self/oom_score_adj", String(adj), flags: O_WRONLY) } catch let e as SysError {
                     throw RuntimeError("process.oomScoreAdj: cannot set \(adj): \(SysError.text(e.errno))")
                 }
             }
             let program = try ProcessSetup.lookup(p.args[0], env: p.env)
-            try ProcessSetup.becomeUser(p, inUserNS: inUserNS, setgroupsAllowed: true)
-            if p.noNewPrivileges {
-                try sys("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)") { skiff_prctl(SKIFF_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }
-            }
-            umask(mode_t(p.user.umask ?? 0o022))
-            if chdir(p.cwd) != 0 {
-                throw RuntimeError("process.cwd: cannot enter \(JSON.quoted(p.cwd)) as uid \(p.user.uid): \(SysError.text(errno))")
-            }
-            var env = p.env
-            if !env.contains(where: { $0.hasPrefix("HOME=") }) { env.append("HOME=" + Users.home(uid: p.user.uid)) }
-            try FDs.prepareForExec(preserve: o.preserveFds, keep: -1)
-            let argv = CStrings(p.args), envp = CStrings(env)
-            Signals.resetForExec()
-            execve(program, argv.pointers, envp.pointers)
-            throw RuntimeError("process.args[0]: cannot execute \(JSON.quoted(program)): \(SysError.text(errno))")
+            try ProcessSetup.execProcess(p, program: program, inUserNS: inUserNS, preserveFds: o.preserveFds, keepFD: -1)
         } catch {
             try? channel.send(.error("\(error)"))
             _exit(127)

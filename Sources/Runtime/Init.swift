@@ -145,24 +145,8 @@ enum Init {
                     fail(Init.hookFailurePrefix + e.description)
                 }
             }
-            let p = config.process
-            try ProcessSetup.becomeUser(p, inUserNS: config.plan.has(.user), setgroupsAllowed: true)
-            if p.noNewPrivileges {
-                try sys("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)") { skiff_prctl(SKIFF_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }
-            }
-            umask(mode_t(p.user.umask ?? 0o022))
-            if chdir(p.cwd) != 0 {
-                throw RuntimeError("process.cwd: cannot enter \(JSON.quoted(p.cwd)) as uid \(p.user.uid): \(SysError.text(errno))")
-            }
-            var env = p.env
-            if !env.contains(where: { $0.hasPrefix("HOME=") }) {
-                env.append("HOME=" + Users.home(uid: p.user.uid))
-            }
-            try FDs.prepareForExec(preserve: config.options.preserveFds, keep: conn)
-            let argv = CStrings(p.args), envp = CStrings(env)
-            Signals.resetForExec()
-            execve(program, argv.pointers, envp.pointers)
-            throw RuntimeError("process.args[0]: cannot execute \(JSON.quoted(program)): \(SysError.text(errno))")
+            try ProcessSetup.execProcess(config.process, program: program, inUserNS: config.plan.has(.user),
+                                         preserveFds: config.options.preserveFds, keepFD: conn)
         } catch {
             fail("\(error)")
         }

@@ -26,8 +26,10 @@ enum ProcessSetup {
         if config.plan.isNew(.network) { try loopbackUp() }
     }
 
-    static func applyRlimits(_ config: ContainerConfig) throws {
-        for (i, r) in config.process.rlimits.enumerated() {
+    static func applyRlimits(_ config: ContainerConfig) throws { try applyRlimits(config.process.rlimits) }
+
+    static func applyRlimits(_ rlimits: [Rlimit]) throws {
+        for (i, r) in rlimits.enumerated() {
             var lim = rlimit(rlim_cur: rlim_t(r.soft), rlim_max: rlim_t(r.hard))
             if setrlimit(__rlimit_resource_t(UInt32(r.resource)), &lim) != 0 {
                 let e = errno
@@ -82,6 +84,27 @@ enum ProcessSetup {
             if executable(candidate) == nil { return candidate }
         }
         throw RuntimeError("process.args[0]: \(JSON.quoted(arg0)) not found in the container's PATH (\(path)); check the program name, or give its absolute path")
+    }
+
+    /// The last steps of every container process, init or exec'd: identity and capabilities,
+    /// no_new_privs, umask, cwd, environment, fds, signal state, then execve. Returns only by
+    /// throwing why it could not exec.
+    static func execProcess(_ p: OCISpec.Process, program: String, inUserNS: Bool, preserveFds: Int, keepFD: Int32) throws -> Never {
+        try becomeUser(p, inUserNS: inUserNS, setgroupsAllowed: true)
+        if p.noNewPrivileges {
+            try sys("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)") { skiff_prctl(SKIFF_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }
+        }
+        umask(mode_t(p.user.umask ?? 0o022))
+        if chdir(p.cwd) != 0 {
+            throw RuntimeError("process.cwd: cannot enter \(JSON.quoted(p.cwd)) as uid \(p.user.uid): \(SysError.text(errno))")
+        }
+        var env = p.env
+        if !env.contains(where: { $0.hasPrefix("HOME=") }) { env.append("HOME=" + Users.home(uid: p.user.uid)) }
+        try FDs.prepareForExec(preserve: preserveFds, keep: keepFD)
+        let argv = CStrings(p.args), envp = CStrings(env)
+        Signals.resetForExec()
+        execve(program, argv.pointers, envp.pointers)
+        throw RuntimeError("process.args[0]: cannot execute \(JSON.quoted(program)): \(SysError.text(errno))")
     }
 
     // MARK: - Identity and capabilities

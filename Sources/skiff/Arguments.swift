@@ -78,6 +78,13 @@ enum ArgParser {
         return out
     }
 
+    /// `--preserve-fds N`.
+    static func preserveFds(_ p: ParsedArgs) throws -> Int {
+        guard let n = p.value("preserve-fds") else { return 0 }
+        guard let v = Int(n), v >= 0, v < 65536 else { throw UsageError("--preserve-fds takes a number of fds, not \"\(n)\"") }
+        return v
+    }
+
     /// Exactly one positional argument: the container id.
     static func id(_ p: ParsedArgs, command: String, extra: Int = 0) throws -> String {
         guard let id = p.positional.first else {

@@ -99,6 +99,9 @@ check_join() {
 	case "$t" in
 	user) cfg "$USERNS_MAPS" ;;
 	uts) cfg 'del(.hostname)' ;; # do not rename the first container's host
+	# A joined mount namespace is used as it is, with the first container's /proc: share its
+	# pid namespace too (a sidecar), or /proc/self would not resolve.
+	mount) add_ns pid "/proc/$pid1/ns/pid" ;;
 	esac
 	run_print_ns "$t"
 	echo "joined: $output, first container: $want"

@@ -26,10 +26,7 @@ enum CreateCommand {
         o.consoleSocket = p.value("console-socket")
         o.noPivot = p.bool("no-pivot")
         o.noNewKeyring = p.bool("no-new-keyring")
-        if let n = p.value("preserve-fds") {
-            guard let v = Int(n), v >= 0, v < 65536 else { throw UsageError("--preserve-fds takes a number of fds, not \"\(n)\"") }
-            o.preserveFds = v
-        }
+        o.preserveFds = try ArgParser.preserveFds(p)
         // Socket activation (sd_listen_fds): fds 3.. passed to skiff go on to the container,
         // which is told about them (LISTEN_PID=1: it is pid 1 of its namespace), as runc does.
         if let fds = getenv("LISTEN_FDS").map({ String(cString: $0) }), let n = Int(fds), n > 0,

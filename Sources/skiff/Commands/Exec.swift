@@ -90,10 +90,7 @@ enum ExecCommand {
         o.subCgroup = p.value("cgroup")
         o.ignorePaused = p.bool("ignore-paused")
         o.noSubreaper = p.bool("no-subreaper")
-        if let n = p.value("preserve-fds") {
-            guard let v = Int(n), v >= 0, v < 65536 else { throw UsageError("--preserve-fds takes a number of fds, not \"\(n)\"") }
-            o.preserveFds = v
-        }
+        o.preserveFds = try ArgParser.preserveFds(p)
         return try Exec.run(o, store: g.store)
     }
 }
