@@ -2,6 +2,8 @@
 // skiff: an OCI container runtime. Module layout (one concern each):
 //   CSkiff   - tiny C shim for what Swift cannot call (raw syscalls, variadic prctl, macros)
 //   CCap     - libcap (Debian libcap-dev), linked statically into the release binary
+//   CSeccomp - libseccomp (Debian libseccomp-dev), likewise
+//   Seccomp  - OCI seccomp profiles compiled to BPF in the parent, loaded in the child
 //   SkiffJSON - a Foundation-free JSON reader and writer
 //   OCISpec  - OCI runtime-spec types and the strict decoder that names the JSON path of bad values
 //   LinuxSys - thin Swift wrappers over the kernel (fds, mounts, namespaces, /proc)
@@ -16,14 +18,17 @@ let package = Package(
     targets: [
         .target(name: "CSkiff"),
         .systemLibrary(name: "CCap", path: "Sources/CCap"),
+        .systemLibrary(name: "CSeccomp", path: "Sources/CSeccomp"),
         .target(name: "SkiffJSON"),
         .target(name: "OCISpec", dependencies: ["SkiffJSON"]),
         .target(name: "LinuxSys", dependencies: ["CSkiff", "SkiffJSON"]),
         .target(name: "Cgroups", dependencies: ["LinuxSys", "OCISpec"]),
-        .target(name: "Runtime", dependencies: ["OCISpec", "LinuxSys", "Cgroups", "CSkiff", "CCap"]),
+        .target(name: "Seccomp", dependencies: ["CSeccomp", "OCISpec"]),
+        .target(name: "Runtime", dependencies: ["OCISpec", "LinuxSys", "Cgroups", "Seccomp", "CSkiff", "CCap"]),
         .executableTarget(name: "skiff", dependencies: ["Runtime", "OCISpec", "LinuxSys"]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Cgroups", "LinuxSys", "OCISpec"]),
+        .testTarget(name: "SeccompTests", dependencies: ["Seccomp", "OCISpec"], exclude: ["fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 import Cgroups
+import Seccomp
 import Glibc
 import LinuxSys
 import OCISpec
@@ -40,6 +41,10 @@ struct ContainerConfig {
     var rawHooks: JSON? = nil
     /// config.json's `process`, kept for `exec` (its defaults: capabilities, env, user...).
     var rawProcess: JSON? = nil
+    /// config.json's `linux.seccomp`, kept for `exec`, which gets the container's filter.
+    var rawSeccomp: JSON? = nil
+    /// linux.seccomp compiled to BPF (before fork; the child only loads it).
+    var seccomp: SeccompProgram? = nil
 
     /// Reads `<bundle>/config.json` and checks it: every error names the JSON path.
     static func load(_ options: CreateOptions) throws -> ContainerConfig {
@@ -76,8 +81,14 @@ struct ContainerConfig {
             var config = try validate(spec, options: options, bundle: bundle)
             config.rawHooks = doc["hooks"]
             config.rawProcess = doc["process"]
+            config.rawSeccomp = doc["linux"]?["seccomp"]
+            if let profile = spec.linux?.seccomp {
+                config.seccomp = try SeccompFilters.compile(profile, path: "linux.seccomp")
+            }
             return config
         } catch let e as DecodeError {
+            throw RuntimeError("config.json: \(e)")
+        } catch let e as SeccompError {
             throw RuntimeError("config.json: \(e)")
         }
     }

@@ -107,10 +107,17 @@ public enum Lifecycle {
 
             Log.phase("namespaces")
             loop: while true {
-                guard let msg = try parentEnd.receive() else {
+                let (received, passedFD) = try parentEnd.receiveWithFD()
+                guard let msg = received else {
                     throw RuntimeError("the container process exited during setup\(exitDescription())")
                 }
                 switch msg {
+                case .seccompFD:
+                    guard passedFD >= 0, let profile = config.spec.linux?.seccomp else {
+                        throw RuntimeError("linux.seccomp: the container process sent no notify fd")
+                    }
+                    try SeccompFilters.sendToListener(passedFD, profile: profile, pid: state.pid,
+                                                      state: state.specState(status: .creating), ociVersion: config.spec.ociVersion)
                 case .needMappings:
                     try writeMappings(pid: stage1)
                     try parentEnd.send(.mappingsDone)
@@ -149,6 +156,7 @@ public enum Lifecycle {
             state.phase = .created
             state.hooks = config.rawHooks
             state.process = config.rawProcess
+            state.seccomp = config.rawSeccomp
             state.useTerminal = config.process.terminal
             try store.save(state)
             if let pidFile = config.options.pidFile {

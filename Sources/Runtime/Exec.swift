@@ -3,6 +3,7 @@ import Cgroups
 import Glibc
 import LinuxSys
 import OCISpec
+import Seccomp
 
 /// What `exec` was asked to run.
 public struct ExecOptions {
@@ -61,6 +62,17 @@ public enum Exec {
         for name in ProcessSetup.unknownCapabilities(p.capabilities) {
             Log.warn("process.capabilities: unknown capability \(JSON.quoted(name)) ignored")
         }
+        // The container's seccomp filter applies to exec'd processes too.
+        var seccomp: SeccompFilters.Loaded? = nil
+        if let raw = state.seccomp {
+            do {
+                let profile = try Seccomp(from: Node(raw, path: "linux.seccomp"))
+                seccomp = SeccompFilters.Loaded(program: try SeccompFilters.compile(profile, path: "linux.seccomp"), profile: profile,
+                                                stateJSON: state.specState().serialized(), ociVersion: state.ociVersion)
+            } catch {
+                throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): its seccomp profile: \(error)")
+            }
+        }
 
         // The container's namespaces, as its init has them.
         var joins: [(type: NamespaceType, fd: Int32, index: Int)] = []
@@ -109,7 +121,7 @@ public enum Exec {
         if stage1 == 0 {
             parentEnd.close()
             if relayFD >= 0 { close(relayFD) }
-            stage1Child(o, joins: joins, channel: childEnd, consoleFD: consoleFD, inUserNS: inUserNS)
+            stage1Child(o, joins: joins, channel: childEnd, consoleFD: consoleFD, inUserNS: inUserNS, seccomp: seccomp)
         }
         childEnd.close()
         if stage1 < 0 { throw SysError("fork") }
@@ -126,10 +138,16 @@ public enum Exec {
             var st: Int32 = 0
             while waitpid(stage1, &st, 0) < 0 && errno == EINTR {}
             // Errors until the exec; EOF (the close-on-exec channel) means it happened.
-            switch try parentEnd.receive() {
-            case .none: break
-            case .error(let text)?: throw RuntimeError(text)
-            case let other?: throw RuntimeError("exec: unexpected message \(other)")
+            waiting: while true {
+                let (msg, passedFD) = try parentEnd.receiveWithFD()
+                switch msg {
+                case .none: break waiting
+                case .seccompFD?:
+                    guard passedFD >= 0, let s = seccomp else { throw RuntimeError("exec: unexpected seccomp fd") }
+                    try SeccompFilters.sendToListener(passedFD, profile: s.profile, pid: pid, state: state.specState(), ociVersion: state.ociVersion)
+                case .error(let text)?: throw RuntimeError(text)
+                case let other?: throw RuntimeError("exec: unexpected message \(other)")
+                }
             }
         } catch {
             kill(stage1, SIGKILL)
@@ -157,7 +175,7 @@ public enum Exec {
         return Container.waitForeground(pid: pid)
     }
 
-    static func stage1Child(_ o: ExecOptions, joins: [(type: NamespaceType, fd: Int32, index: Int)], channel: SyncChannel, consoleFD: Int32, inUserNS: Bool) -> Never {
+    static func stage1Child(_ o: ExecOptions, joins: [(type: NamespaceType, fd: Int32, index: Int)], channel: SyncChannel, consoleFD: Int32, inUserNS: Bool, seccomp: SeccompFilters.Loaded?) -> Never {
         do {
             try channel.expect(.go, during: "exec setup")
             try NamespacePlan.join(joins)
@@ -165,7 +183,7 @@ public enum Exec {
                 throw RuntimeError("exec: the container's user namespace has no mapping for uid and gid 0")
             }
             let pid = skiff_fork_sibling()
-            if pid == 0 { process(o, channel: channel, consoleFD: consoleFD, inUserNS: inUserNS) }
+            if pid == 0 { process(o, channel: channel, consoleFD: consoleFD, inUserNS: inUserNS, seccomp: seccomp) }
             if pid < 0 { throw SysError("fork the exec process") }
             try channel.send(.initPid(pid))
             _exit(0)
@@ -177,7 +195,7 @@ public enum Exec {
 
     /// The exec'd process: in every namespace of the container; its root is the container's
     /// (setns into the mount namespace moved it there).
-    static func process(_ o: ExecOptions, channel: SyncChannel, consoleFD: Int32, inUserNS: Bool) -> Never {
+    static func process(_ o: ExecOptions, channel: SyncChannel, consoleFD: Int32, inUserNS: Bool, seccomp: SeccompFilters.Loaded?) -> Never {
         do {
             let p = o.process
             if chdir("/") != 0 { throw SysError("exec: chdir to the container's root") }
@@ -197,7 +215,8 @@ public enum Exec {
                 }
             }
             let program = try ProcessSetup.lookup(p.args[0], env: p.env)
-            try ProcessSetup.execProcess(p, program: program, inUserNS: inUserNS, preserveFds: o.preserveFds, keepFD: -1)
+            if let s = seccomp, s.program.needsNotify { try SeccompFilters.loadEarly(s.program, channel: channel) }
+            try ProcessSetup.execProcess(p, program: program, inUserNS: inUserNS, preserveFds: o.preserveFds, keepFD: -1, seccomp: seccomp)
         } catch {
             try? channel.send(.error("\(error)"))
             _exit(127)

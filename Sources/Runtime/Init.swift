@@ -101,6 +101,9 @@ enum Init {
             if !Files.isDirectory(config.process.cwd) {
                 throw RuntimeError("process.cwd: \(JSON.quoted(config.process.cwd)) is not a directory in the container")
             }
+            if let program = config.seccomp, program.needsNotify {
+                try SeccompFilters.loadEarly(program, channel: channel)
+            }
             try channel.send(.ready)
             channel.close()
             waitForStart(config: config, listenFD: listenFD, program: program, stateJSON: stateJSON)
@@ -145,8 +148,11 @@ enum Init {
                     fail(Init.hookFailurePrefix + e.description)
                 }
             }
+            let seccomp = config.seccomp.map {
+                SeccompFilters.Loaded(program: $0, profile: config.spec.linux!.seccomp!, stateJSON: stateJSON, ociVersion: config.spec.ociVersion)
+            }
             try ProcessSetup.execProcess(config.process, program: program, inUserNS: config.plan.has(.user),
-                                         preserveFds: config.options.preserveFds, keepFD: conn)
+                                         preserveFds: config.options.preserveFds, keepFD: conn, seccomp: seccomp)
         } catch {
             fail("\(error)")
         }

@@ -3,6 +3,7 @@ import CSkiff
 import Glibc
 import LinuxSys
 import OCISpec
+import Seccomp
 
 /// The settings of `process` and of the container that apply to the init process itself:
 /// hostname, sysctl, rlimits, loopback, then at start: user, capabilities, cwd, exec.
@@ -89,10 +90,15 @@ enum ProcessSetup {
     /// The last steps of every container process, init or exec'd: identity and capabilities,
     /// no_new_privs, umask, cwd, environment, fds, signal state, then execve. Returns only by
     /// throwing why it could not exec.
-    static func execProcess(_ p: OCISpec.Process, program: String, inUserNS: Bool, preserveFds: Int, keepFD: Int32) throws -> Never {
+    static func execProcess(_ p: OCISpec.Process, program: String, inUserNS: Bool, preserveFds: Int, keepFD: Int32,
+                            seccomp: SeccompFilters.Loaded? = nil) throws -> Never {
+        // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the capabilities
+        // go. With it, as late as possible, so that few syscalls run under the filter.
+        if let seccomp, !p.noNewPrivileges { try seccomp.load() }
         try becomeUser(p, inUserNS: inUserNS, setgroupsAllowed: true)
         if p.noNewPrivileges {
             try sys("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)") { skiff_prctl(SKIFF_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }
+            if let seccomp { try seccomp.load() }
         }
         umask(mode_t(p.user.umask ?? 0o022))
         if chdir(p.cwd) != 0 {

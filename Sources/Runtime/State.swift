@@ -30,6 +30,8 @@ public struct ContainerState {
     public var hooks: JSON?
     /// The config's process, raw JSON: the defaults of `exec`.
     public var process: JSON?
+    /// The config's linux.seccomp, raw JSON: exec'd processes get the same filter.
+    public var seccomp: JSON?
     /// process.terminal of the container.
     public var useTerminal: Bool
 
@@ -67,7 +69,7 @@ public struct ContainerState {
             ("created", .string(created)), ("owner", .string(owner)), ("phase", .string(phase.rawValue)),
             ("annotations", .object(annotations.map { ($0.0, .string($0.1)) })),
             ("cgroupPath", .string(cgroupPath)), ("cgroupCreated", .array(cgroupCreated.map { .string($0) })),
-            ("hooks", hooks), ("process", process), ("terminal", .bool(useTerminal)),
+            ("hooks", hooks), ("process", process), ("seccomp", seccomp), ("terminal", .bool(useTerminal)),
         ])
     }
 
@@ -87,6 +89,7 @@ public struct ContainerState {
         cgroupCreated = try o.strings("cgroupCreated") ?? []
         hooks = o.optional("hooks")?.value
         process = o.optional("process")?.value
+        seccomp = o.optional("seccomp")?.value
         useTerminal = try o.bool("terminal") ?? false
     }
 
@@ -105,6 +108,7 @@ public struct ContainerState {
         self.cgroupCreated = []
         self.hooks = nil
         self.process = nil
+        self.seccomp = nil
         self.useTerminal = false
     }
 }

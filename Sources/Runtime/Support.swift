@@ -14,7 +14,6 @@ enum Support {
             throw DecodeError.unsupported("mounts[\(i)].\(m.uidMappings.isEmpty ? "gidMappings" : "uidMappings")", "idmapped mounts")
         }
         guard let linux = spec.linux else { return }
-        if linux.seccomp != nil { throw DecodeError.unsupported("linux.seccomp", "seccomp") }
         if linux.intelRdt != nil { throw DecodeError.unsupported("linux.intelRdt", "Intel RDT") }
         if linux.personality != nil { throw DecodeError.unsupported("linux.personality", "personality") }
         if linux.memoryPolicy != nil { throw DecodeError.unsupported("linux.memoryPolicy", "memory policy") }

@@ -1,3 +1,4 @@
+import CSkiff
 import Glibc
 import LinuxSys
 
@@ -25,6 +26,9 @@ enum SyncMessage: Equatable {
     case error(String)
     /// init -> parent: a createContainer hook failed (the lifecycle goes on at "destroy").
     case hookFailed(String)
+    /// child -> parent: the seccomp notify fd comes with this message (SCM_RIGHTS); the parent
+    /// hands it to linux.seccomp.listenerPath, which the container cannot reach.
+    case seccompFD
 
     var bytes: [UInt8] {
         switch self {
@@ -38,6 +42,7 @@ enum SyncMessage: Equatable {
         case .ready: return [8]
         case .error(let s): return [9] + Array(s.utf8.prefix(60000))
         case .hookFailed(let s): return [10] + Array(s.utf8.prefix(60000))
+        case .seccompFD: return [11]
         }
     }
 
@@ -59,6 +64,7 @@ enum SyncMessage: Equatable {
         case 8: self = .ready
         case 9: self = .error(String(decoding: payload, as: UTF8.self))
         case 10: self = .hookFailed(String(decoding: payload, as: UTF8.self))
+        case 11: self = .seccompFD
         default: return nil
         }
     }
@@ -80,14 +86,25 @@ struct SyncChannel {
     }
 
     /// The next message, or nil when the other side closed (it exited or exec'd).
-    func receive() throws -> SyncMessage? {
+    func receive() throws -> SyncMessage? { try receiveWithFD().message }
+
+    /// The next message and the fd that came with it (SCM_RIGHTS), or -1.
+    func receiveWithFD() throws -> (message: SyncMessage?, fd: Int32) {
         var buf = [UInt8](repeating: 0, count: 65536)
-        let n = try sys("receive from the container process") { buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
-        if n == 0 { return nil }
-        guard let m = SyncMessage(bytes: buf[0..<n]) else {
+        var passed: Int32 = -1
+        let n = try sys("receive from the container process") { skiff_recv_fd(fd, &passed, &buf, buf.count) }
+        if n == 0 { return (nil, -1) }
+        guard let m = SyncMessage(bytes: buf[0..<Int(n)]) else {
+            if passed >= 0 { Glibc.close(passed) }
             throw RuntimeError("container setup sent a message skiff does not understand (type \(buf[0]))")
         }
-        return m
+        return (m, passed)
+    }
+
+    /// Sends a message with an fd.
+    func send(_ m: SyncMessage, fd passed: Int32) throws {
+        let b = m.bytes
+        if skiff_send_fd(fd, passed, b, b.count) != 0 { throw SysError("send an fd to the parent") }
     }
 
     /// Receives and requires a given message; an `.error` from the child becomes the thrown error.
