@@ -38,27 +38,42 @@ with open(os.path.join(work, "config.json"), "w") as f:
     json.dump(spec, f)
 sleeper = os.path.join(work, "sleeper")
 os.makedirs(sleeper)
-os.symlink(rootfs, os.path.join(sleeper, "rootfs"))
+spec["root"]["path"] = rootfs
 spec["process"]["args"] = ["/bin/sleep", "1000"]
 with open(os.path.join(sleeper, "config.json"), "w") as f:
     json.dump(spec, f)
+
+maxrss_bin = os.path.join(work, "maxrss")
+subprocess.run(["gcc", "-O2", "-static", "-o", maxrss_bin, os.path.join(os.path.dirname(os.path.abspath(__file__)), "maxrss.c")], check=True)
 
 results = {}  # (case, runtime) -> [seconds]
 rss = {}      # (case, runtime) -> max KiB
 
 
+errfile = open(os.path.join(work, "stderr"), "w+")
+
+
 def timed(case, rt, argv, check=True):
+    # stderr to a file, not a pipe: a created container keeps the runtime's stdio open.
+    errfile.seek(0)
+    errfile.truncate()
     t0 = time.perf_counter()
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errfile)
     _, status, ru = os.wait4(p.pid, 0)
     dt = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
+    errfile.seek(0)
+    err = errfile.read()
     if check and p.returncode != 0:
         sys.exit(f"{rt} {case} failed ({p.returncode}): {' '.join(argv)}\n{err}")
     results.setdefault((case, rt), []).append(dt)
-    rss[(case, rt)] = max(rss.get((case, rt), 0), ru.ru_maxrss)
+    # Peak RSS, measured once per case and runtime, outside the timed call (see maxrss.c).
+    if (case, rt) not in rss and case not in ("create", "start", "kill", "delete"):
+        errfile.seek(0)
+        errfile.truncate()
+        subprocess.run([maxrss_bin] + argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errfile)
+        errfile.seek(0)
+        rss[(case, rt)] = int(errfile.read().split()[0])
     return dt
 
 
@@ -71,6 +86,10 @@ for r in range(args.rounds):
         timed("run /bin/true", rt, base + ["run", "--bundle", work, cid])
         # The lifecycle, step by step.
         t = timed("create", rt, base + ["create", "--bundle", sleeper, cid])
+        if ("init (waiting)", rt) not in rss:
+            st = json.loads(subprocess.run(base + ["state", cid], capture_output=True, text=True).stdout)
+            with open(f"/proc/{st['pid']}/status") as f:
+                rss[("init (waiting)", rt)] = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
         t += timed("start", rt, base + ["start", cid])
         t += timed("state", rt, base + ["state", cid])
         timed("exec /bin/true", rt, base + ["exec", cid, "/bin/true"])  # not part of the lifecycle sum
@@ -98,7 +117,10 @@ def spread(c, rt):
 
 head = ["case"] + [f"{n} ms (p25-p75)" for n in names] + [f"skiff/{n}" for n in names if n != "skiff"] + [f"RSS MB {n}" for n in names]
 rows = []
-for c in cases:
+for c in cases + ["init (waiting)"]:
+    if c == "init (waiting)":
+        rows.append([c] + [""] * len(names) + [""] * (len(names) - 1) + [f"{rss[(c, n)] / 1024:.1f}" for n in names])
+        continue
     row = [c] + [f"{med(c, n):.2f} ({spread(c, n)})" for n in names]
     row += [f"{med(c, 'skiff') / med(c, n):.2f}" for n in names if n != "skiff"]
     row += [f"{rss[(c, n)] / 1024:.1f}" if (c, n) in rss else "" for n in names]

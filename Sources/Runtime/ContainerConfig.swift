@@ -104,6 +104,13 @@ struct ContainerConfig {
             throw DecodeError(path: "process.args", "is empty: name the program to run", hint: "for example [\"sh\"]")
         }
         let rootfs = root.path.hasPrefix("/") ? Files.clean(root.path) : Files.clean(bundle + "/" + root.path)
+        // Like runc: the rootfs path itself must not go through a symlink, which could be
+        // swapped between the checks and the mounts.
+        var real = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        if realpath(rootfs, &real) != nil, String(cString: real) != rootfs {
+            throw DecodeError(path: "root.path", "\(JSON.quoted(root.path)) goes through a symlink (it resolves to \(String(cString: real)))",
+                              hint: "give the real path of the rootfs")
+        }
         guard let st = Files.stat(rootfs) else {
             throw DecodeError(path: "root.path", "\(JSON.quoted(root.path)) does not exist (looked for \(rootfs))",
                               hint: "the rootfs directory must exist before create")

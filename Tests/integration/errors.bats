@@ -372,3 +372,11 @@ not_run() {
 	expect_msg 'SIGFOO'
 	[ "$(ct_status "$CT")" = created ]
 }
+
+@test "error: root.path through a symlink is refused (it could be swapped during setup)" {
+	mv "$BUNDLE/rootfs" "$BUNDLE/real-rootfs"
+	ln -s real-rootfs "$BUNDLE/rootfs"
+	ct_create "$CT"
+	assert_failed
+	expect_msg 'root.path: "rootfs" goes through a symlink'
+}
