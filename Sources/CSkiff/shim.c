@@ -85,6 +85,17 @@ int skiff_signalfd_read(int fd) {
     return n == (ssize_t)sizeof info ? (int)info.ssi_signo : -1;
 }
 
+void skiff_reset_signals(void) {
+    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } act;
+    memset(&act, 0, sizeof act); /* SIG_DFL is 0 */
+    for (int sig = 1; sig <= 64; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        syscall(SYS_rt_sigaction, sig, &act, NULL, 8);
+    }
+    uint64_t none = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
+}
+
 long skiff_join_session_keyring(const char *name) {
     return syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name, 0, 0, 0);
 }

@@ -1,3 +1,4 @@
+import CSkiff
 import Glibc
 
 /// Signal names and numbers, as `kill` accepts them: "KILL", "SIGKILL", "9", "sigkill".
@@ -29,12 +30,7 @@ public enum Signals {
 
     /// Before execve of a container process or a hook: default dispositions and an empty mask.
     /// skiff ignores SIGPIPE, and an ignored signal stays ignored across exec.
-    public static func resetForExec() {
-        for sig in Int32(1)..<Int32(65) where sig != SIGKILL && sig != SIGSTOP { signal(sig, SIG_DFL) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        sigprocmask(SIG_SETMASK, &none, nil)
-    }
+    public static func resetForExec() { skiff_reset_signals() }
 
     public static func name(_ sig: Int32) -> String {
         names.first { $0.1 == sig }.map { "SIG" + $0.0 } ?? "signal \(sig)"

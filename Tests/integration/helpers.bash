@@ -328,39 +328,39 @@ add_ns() {
 	fi
 }
 
-# ct_create ID [create flags...]: `create --bundle $BUNDLE` with the runtime's (and later the
-# container's) stdout/stderr in the files $CT_OUT and $CT_ERR (named after a hash of ID), so that no pipe of ours is held
-# by the container. Sets status, output (stdout) and stderr like `run --separate-stderr`.
-ct_create() {
-	local id="$1"
+# ct_detached ID COMMAND [flags...]: `COMMAND --bundle $BUNDLE [flags] ID` with the runtime's (and
+# later the container's) stdout/stderr in the files $CT_OUT and $CT_ERR (named after a hash of ID),
+# so that no pipe of ours is held by the container. Sets status, output (stdout) and stderr like
+# `run --separate-stderr`.
+ct_detached() {
+	local id="$1" io
 	shift
-	local io
 	io="$TEST_TMP/io-$(printf '%s' "$id" | md5sum | cut -c1-12)"
 	CT_OUT="$io.out"
 	CT_ERR="$io.err"
 	status=0
-	rt create --bundle "$BUNDLE" "$@" "$id" >"$CT_OUT" 2>"$CT_ERR" </dev/null || status=$?
+	rt "$@" --bundle "$BUNDLE" "$id" >"$CT_OUT" 2>"$CT_ERR" </dev/null || status=$?
 	output="$(cat "$CT_OUT")"
 	stderr="$(cat "$CT_ERR")"
+	return 0
+}
+
+# ct_create ID [create flags...]: `create` with stdio in files (see ct_detached).
+ct_create() {
+	local id="$1"
+	shift
+	ct_detached "$id" create "$@"
 	if [ "$status" -ne 0 ]; then
 		echo "create $id: status $status, stderr: $stderr"
 	fi
 	return 0
 }
 
-# ct_run_detached ID [run flags...]: `run --detach`, stdio to files as for ct_create.
+# ct_run_detached ID [run flags...]: `run --detach`, stdio in files (see ct_detached).
 ct_run_detached() {
 	local id="$1"
 	shift
-	local io
-	io="$TEST_TMP/io-$(printf '%s' "$id" | md5sum | cut -c1-12)"
-	CT_OUT="$io.out"
-	CT_ERR="$io.err"
-	status=0
-	rt run --detach --bundle "$BUNDLE" "$@" "$id" >"$CT_OUT" 2>"$CT_ERR" </dev/null || status=$?
-	output="$(cat "$CT_OUT")"
-	stderr="$(cat "$CT_ERR")"
-	return 0
+	ct_detached "$id" run --detach "$@"
 }
 
 # Create and start ID from $BUNDLE; fails the test if either step fails.

@@ -37,6 +37,10 @@ extern const unsigned long SKIFF_ST_NOSUID, SKIFF_ST_NODEV, SKIFF_ST_NOEXEC, SKI
 int skiff_signalfd(const sigset_t *set);
 int skiff_signalfd_read(int fd);
 
+// Every signal to SIG_DFL and an empty mask, with raw syscalls: glibc's signal() and
+// sigprocmask() refuse signals 32 and 33 (its own), which a caller may have set to ignored.
+void skiff_reset_signals(void);
+
 // Variadic wrappers.
 int skiff_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 int skiff_ioctl_int(int fd, unsigned long request, int arg);
