@@ -93,6 +93,9 @@ public enum Exec {
         var cgPath = state.cgroupPath
         if let sub = o.subCgroup, !sub.isEmpty {
             if sub.split(separator: "/").contains("..") { throw RuntimeError("--cgroup: \(JSON.quoted(sub)) must not contain \"..\"") }
+            if sub.contains(":") {
+                throw RuntimeError("--cgroup: \(JSON.quoted(sub)): the per-controller form CONTROLLER:PATH is not supported by skiff yet; give one sub-cgroup for all controllers")
+            }
             cgPath = Files.clean(cgPath + "/" + sub)
         }
         let cg = Cgroup(path: cgPath)
