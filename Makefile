@@ -19,6 +19,7 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@python3 -c 'import jsonschema' 2>/dev/null || pip install -q jsonschema
 
 build: deps
 	$(SWIFT) build $(RELEASE_FLAGS)

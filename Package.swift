@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "Cgroups", dependencies: ["LinuxSys", "OCISpec"]),
         .target(name: "Seccomp", dependencies: ["CSeccomp", "OCISpec"]),
         .target(name: "Runtime", dependencies: ["OCISpec", "LinuxSys", "Cgroups", "Seccomp", "CSkiff", "CCap"]),
-        .executableTarget(name: "skiff", dependencies: ["Runtime", "OCISpec", "LinuxSys"]),
+        .executableTarget(name: "skiff", dependencies: ["Runtime", "OCISpec", "LinuxSys", "Seccomp", "CCap"]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Cgroups", "LinuxSys", "OCISpec"]),
         .testTarget(name: "SeccompTests", dependencies: ["Seccomp", "OCISpec"], exclude: ["fixtures"]),

@@ -58,6 +58,12 @@ public struct MountOptions: Equatable {
         "rnostrictatime": SKIFF_MOUNT_ATTR_RELATIME,
     ]
 
+    /// Every option of config.md's table skiff implements (for `skiff features`).
+    public static var supportedNames: [String] {
+        (Array(flagTable.keys) + Array(propagationTable.keys) + Array(recursiveTable.keys) + Array(recursiveAtime.keys)
+            + ["bind", "rbind", "tmpcopyup"]).sorted()
+    }
+
     /// Parses `mounts[index].options`. Unknown words that look like `key=value` or a bare
     /// filesystem option (`newinstance`) are passed to the filesystem as data, as runc does.
     public init(_ options: [String], path: String) throws {

@@ -543,3 +543,16 @@ private func enosysPrefix(arches: [UInt32], names: [String], path: String) throw
     }
     return out
 }
+
+/// What this build and this libseccomp support, for `skiff features`.
+public enum SeccompSupport {
+    /// The architecture names (SCMP_ARCH_*) libseccomp resolves.
+    public static func architectures(_ candidates: [String]) -> [String] {
+        candidates.filter { resolveArch($0) != 0 }
+    }
+
+    /// Flags a profile may use here (WAIT_KILLABLE_RECV needs libseccomp 2.6).
+    public static var supportedFlags: [SeccompFlag] {
+        SeccompFlag.allCases.filter { $0 != .waitKillableRecv || skiff_fltatr_ctl_waitkill() >= 0 }
+    }
+}

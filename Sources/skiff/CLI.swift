@@ -39,13 +39,13 @@ enum CLI {
     static let commands: [Command] = [
         CreateCommand.command, StartCommand.command, RunCommand.command, StateCommand.command,
         KillCommand.command, DeleteCommand.command, ListCommand.command, SpecCommand.command,
-        ExecCommand.command, PsCommand.command, PauseCommand.pause, PauseCommand.resume,
+        ExecCommand.command, PsCommand.command, PauseCommand.pause, PauseCommand.resume, FeaturesCommand.command,
     ]
 
     /// runc commands skiff does not have yet: a clear error rather than "unknown command".
     static let notYet: [String: String] = [
         "update": "update", "events": "events",
-        "checkpoint": "checkpoint/restore", "restore": "checkpoint/restore", "features": "features",
+        "checkpoint": "checkpoint/restore", "restore": "checkpoint/restore",
     ]
 
     static func main(_ argv: [String]) -> Int32 {

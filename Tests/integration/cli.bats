@@ -89,3 +89,24 @@ teardown_file() { skiff_teardown_file; }
 	assert_failed
 	expect_msg 'not supported by skiff yet'
 }
+
+@test "features: valid against the spec's features-schema.json, and true to what skiff refuses" {
+	[ "$RUNTIME_NAME" = skiff ] || skip "runc 1.1.5's features is experimental and older than this schema"
+	schema="$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)/shared/runtime-spec/schema"
+	[ -d "$schema" ] || schema=/work/shared/runtime-spec/schema
+	run --separate-stderr "$RUNTIME" features
+	[ "$status" -eq 0 ]
+	echo "$output" >"$TEST_TMP/features.json"
+	python3 - "$schema" "$TEST_TMP/features.json" <<-'PY'
+	import json, os, sys
+	import jsonschema
+	base = sys.argv[1]
+	schema = json.load(open(os.path.join(base, "features-schema.json")))
+	resolver = jsonschema.RefResolver("file://" + base + "/", schema)
+	jsonschema.validate(json.load(open(sys.argv[2])), schema, resolver=resolver)
+	print("valid")
+	PY
+	jq -e '.linux.seccomp.enabled == true and .linux.apparmor.enabled == false and .linux.mountExtensions.idmap.enabled == false
+	       and .linux.cgroup.systemd == false and (.mountOptions | index("idmap") == null) and (.mountOptions | index("rro") != null)
+	       and (.linux.namespaces | length == 8) and (.linux.capabilities | index("CAP_SYS_ADMIN") != null)' "$TEST_TMP/features.json"
+}
