@@ -31,7 +31,7 @@ public struct Cgroup {
         return clean
     }
 
-    public init(path: String, layout: CgroupLayout = .detect(), created: [String] = []) {
+    public init(path: String, layout: CgroupLayout = .current, created: [String] = []) {
         self.path = path
         self.layout = layout
         var dirs = layout.v1.map { $0.mountPoint + path }

@@ -24,6 +24,9 @@ public struct CgroupLayout {
     public static let cgroupMagic: Int = 0x0027_e0eb
     public static let cgroup2Magic: Int = 0x6367_7270
 
+    /// This host's layout, read once per skiff invocation (`state` and `list` ask per container).
+    public static let current = detect()
+
     public static func detect(mountinfo: String? = Files.readIfPresent("/proc/self/mountinfo")) -> CgroupLayout {
         var layout = CgroupLayout()
         for line in (mountinfo ?? "").split(separator: "\n") {

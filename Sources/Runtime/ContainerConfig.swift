@@ -13,8 +13,9 @@ public struct CreateOptions {
     public var noPivot = false
     public var noNewKeyring = false
     public var preserveFds = 0
-    /// An already connected console socket (a foreground `run` relays the terminal itself).
-    public var consoleFD: Int32?
+    /// With process.terminal and no console socket, create makes one itself and returns its
+    /// end (`Created.terminal`): a foreground `run` relays the terminal.
+    public var relayTerminal = false
     /// Variables added to process.env (LISTEN_FDS and LISTEN_PID for socket activation).
     public var extraEnv: [String] = []
 
@@ -147,7 +148,7 @@ struct ContainerConfig {
             throw DecodeError(path: "linux.timeOffsets", "offsets are given but there is no new time namespace",
                               hint: "add {\"type\": \"time\"} to linux.namespaces")
         }
-        if process.terminal && options.consoleSocket == nil && options.consoleFD == nil {
+        if process.terminal && options.consoleSocket == nil && !options.relayTerminal {
             throw DecodeError(path: "process.terminal", "is true, but no --console-socket was given to receive the terminal",
                               hint: "pass --console-socket PATH, or set process.terminal to false")
         }
@@ -169,6 +170,6 @@ struct ContainerConfig {
         }
         let cgroupPath = try Cgroup.path(cgroupsPath: linux.cgroupsPath, id: options.id)
         return ContainerConfig(spec: spec, process: process, options: options, bundle: bundle, rootfs: rootfs, plan: plan,
-                               cgroupLayout: CgroupLayout.detect(), cgroupPath: cgroupPath, bindsDev: bindsDev)
+                               cgroupLayout: CgroupLayout.current, cgroupPath: cgroupPath, bindsDev: bindsDev)
     }
 }

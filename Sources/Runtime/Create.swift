@@ -13,7 +13,14 @@ import OCISpec
 ///          │                 (exits once init exists)                   pid namespace): mounts,
 ///          └──── SOCK_SEQPACKET sync channel (SyncMessage) ─────────────  pivot_root, waits
 public enum Lifecycle {
-    public static func create(_ options: CreateOptions, store: StateStore) throws -> ContainerState {
+    /// A created container, and the pty master's socket when create made it (relayTerminal).
+    public struct Created {
+        public let state: ContainerState
+        /// Receives the pty master (SCM_RIGHTS); -1 unless create made the console socket.
+        public let terminal: Int32
+    }
+
+    public static func create(_ options: CreateOptions, store: StateStore) throws -> Created {
         Log.phase("parse")
         let config = try ContainerConfig.load(options)
         for name in ProcessSetup.unknownCapabilities(config.process.capabilities) {
@@ -43,13 +50,6 @@ public enum Lifecycle {
         }
     }
 
-    /// process.terminal of a bundle's config, without a full load (for `run`'s relay choice).
-    public static func wantsTerminal(bundle: String) -> Bool {
-        guard let text = Files.readIfPresent(Files.absolute(bundle) + "/config.json"),
-              let doc = try? JSONParser.parse(text) else { return false }
-        return doc["process"]?["terminal"] == .bool(true)
-    }
-
     /// One `create` in progress, with what it has made so far (for `undo`).
     struct Setup {
         let config: ContainerConfig
@@ -64,7 +64,7 @@ public enum Lifecycle {
             self.store = store
         }
 
-        mutating func run() throws -> ContainerState {
+        mutating func run() throws -> Created {
             let id = config.options.id
             var state = ContainerState(id: id, bundle: config.bundle, rootfs: config.rootfs,
                                        ociVersion: config.spec.ociVersion, annotations: config.spec.annotations)
@@ -85,11 +85,19 @@ public enum Lifecycle {
             let (parentEnd, childEnd) = try SyncChannel.pair()
             defer { parentEnd.close() }
             let nsFDs = try config.plan.openJoined()
-            var consoleFD: Int32 = -1
+            var consoleFD: Int32 = -1, relayEnd: Int32 = -1
             if config.process.terminal {
-                consoleFD = try config.options.consoleFD ?? Console.connect(config.options.consoleSocket!)
+                if let path = config.options.consoleSocket {
+                    consoleFD = try Console.connect(path)
+                } else {
+                    var fds: [Int32] = [0, 0]
+                    try sys("socketpair for the terminal") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+                    (relayEnd, consoleFD) = (fds[0], fds[1])
+                }
             }
-            defer { if consoleFD >= 0 && consoleFD != config.options.consoleFD { close(consoleFD) } }
+            defer { if consoleFD >= 0 { close(consoleFD) } }
+            var handedOver = false
+            defer { if !handedOver && relayEnd >= 0 { close(relayEnd) } }
 
             Log.phase("fork")
             let pid = skiff_fork()
@@ -166,7 +174,8 @@ public enum Lifecycle {
                 }
             }
             Log.phase("created")
-            return state
+            handedOver = true
+            return Created(state: state, terminal: relayEnd)
         }
 
         func exitDescription() -> String {

@@ -182,9 +182,7 @@ public enum Exec {
         do {
             try channel.expect(.go, during: "exec setup")
             try NamespacePlan.join(joins)
-            if inUserNS && (skiff_setresgid(0, 0, 0) != 0 || skiff_setresuid(0, 0, 0) != 0) {
-                throw RuntimeError("exec: the container's user namespace has no mapping for uid and gid 0")
-            }
+            if inUserNS { try NamespacePlan.becomeRoot(what: "exec") }
             let pid = skiff_fork_sibling()
             if pid == 0 { process(o, channel: channel, consoleFD: consoleFD, inUserNS: inUserNS, seccomp: seccomp) }
             if pid < 0 { throw SysError("fork the exec process") }

@@ -14,23 +14,12 @@ enum Init {
             try channel.expect(.go, during: "setup")
             try NamespacePlan.join(joins)
             let plan = config.plan
-            if joins.contains(where: { $0.type == .user }) {
-                // Host uid 0 is not mapped in the joined namespace: become its root.
-                if skiff_setresgid(0, 0, 0) != 0 || skiff_setresuid(0, 0, 0) != 0 {
-                    throw RuntimeError("linux.namespaces: the joined user namespace has no mapping for uid and gid 0 (\(SysError.text(errno)))")
-                }
-                _ = skiff_prctl(SKIFF_PR_SET_DUMPABLE, 1, 0, 0, 0)
-            }
+            if joins.contains(where: { $0.type == .user }) { try NamespacePlan.becomeRoot(what: "linux.namespaces") }
             if plan.isNew(.user) {
                 try sys("create the user namespace (unshare CLONE_NEWUSER)") { skiff_unshare(SKIFF_CLONE_NEWUSER) }
                 try channel.send(.needMappings)
                 try channel.expect(.mappingsDone, during: "user namespace setup")
-                if skiff_setresgid(0, 0, 0) != 0 || skiff_setresuid(0, 0, 0) != 0 {
-                    throw RuntimeError("linux.uidMappings: container uid and gid 0 must be mapped (setresuid(0): \(SysError.text(errno)))")
-                }
-                // Changing uid made the process non-dumpable, which gives its /proc/self files
-                // to the (unmapped) host root: timens_offsets could not be written.
-                _ = skiff_prctl(SKIFF_PR_SET_DUMPABLE, 1, 0, 0, 0)
+                try NamespacePlan.becomeRoot(what: "linux.uidMappings")
             }
             var flags: Int32 = 0
             for t in plan.new where t != .user { flags |= t.cloneFlag }

@@ -21,7 +21,7 @@ enum Support {
         if let l = linux.mountLabel, !l.isEmpty {
             throw DecodeError(path: "linux.mountLabel", "SELinux is not enabled on this host", hint: "remove the label")
         }
-        if let r = linux.resources { try CgroupResources.checkSupported(r, path: "linux.resources", layout: .detect()) }
+        if let r = linux.resources { try CgroupResources.checkSupported(r, path: "linux.resources", layout: .current) }
     }
 
     static func checkProcess(_ p: OCISpec.Process, path: String) throws {

@@ -237,3 +237,19 @@ running() {
 	run --separate-stderr rt run --no-subreaper --bundle "$BUNDLE" "$CT"
 	[ "$status" -eq 33 ]
 }
+
+@test "exec: into a user-namespace container, writes to its own /proc/self work (oomScoreAdj)" {
+	add_ns user
+	cfg "$(printf '%s' '.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}] |
+	     .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]')"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	set_cmd 'exec sleep 100'
+	start_container "$CT"
+	cat >"$TEST_TMP/process.json" <<-'JSON'
+	{"args": ["cat", "/proc/self/oom_score_adj"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}, "oomScoreAdj": 500}
+	JSON
+	run --separate-stderr rt exec --process "$TEST_TMP/process.json" "$CT"
+	echo "$output $stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = 500 ]
+}

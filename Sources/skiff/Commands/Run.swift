@@ -13,18 +13,12 @@ enum RunCommand {
         var options = try CreateCommand.createOptions(p, command: "run")
         let detach = p.bool("detach")
         // A foreground run with a terminal and no console socket: skiff relays the terminal.
-        var relay: (Int32, Int32)? = nil
-        if !detach && options.consoleSocket == nil && Lifecycle.wantsTerminal(bundle: options.bundle) {
-            var fds: [Int32] = [0, 0]
-            if socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 {
-                relay = (fds[0], fds[1])
-                options.consoleFD = fds[1]
-            }
-        }
+        options.relayTerminal = !detach
         // The container's init is skiff's own child (CLONE_PARENT); as a subreaper skiff also
         // reaps what the container orphans, so no zombie is left while it waits.
         if !detach && !p.bool("no-subreaper") { _ = skiff_prctl(SKIFF_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }
-        let state = try Lifecycle.create(options, store: g.store)
+        let created = try Lifecycle.create(options, store: g.store)
+        let state = created.state
         do {
             try Container.start(options.id, store: g.store)
         } catch {
@@ -33,11 +27,10 @@ enum RunCommand {
         }
         if detach { return 0 }
         var status: Int32
-        if let (mine, theirs) = relay {
-            close(theirs)
+        if created.terminal >= 0 {
             var master: Int32 = -1
             var name = [UInt8](repeating: 0, count: 256)
-            guard skiff_recv_fd(mine, &master, &name, name.count) > 0, master >= 0 else {
+            guard skiff_recv_fd(created.terminal, &master, &name, name.count) > 0, master >= 0 else {
                 throw RuntimeError("process.terminal: the container did not send its terminal")
             }
             status = TerminalRelay.run(master: master, pid: state.pid)
