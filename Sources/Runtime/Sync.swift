@@ -80,9 +80,22 @@ struct SyncChannel {
         return (SyncChannel(fd: fds[0]), SyncChannel(fd: fds[1]))
     }
 
+    /// Sends a message. When the other side already failed and exited, its `.error` is still
+    /// queued here: that error is thrown rather than a bare "Broken pipe".
     func send(_ m: SyncMessage) throws {
         let b = m.bytes
-        try sys("send to the container process") { b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+        var n = -1
+        repeat { n = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } } while n < 0 && errno == EINTR
+        guard n < 0 else { return }
+        let e = errno
+        if e == EPIPE || e == ECONNRESET {
+            while case let (message?, passed) = (try? receiveWithFD()) ?? (nil, -1) {
+                if passed >= 0 { Glibc.close(passed) }
+                if case .error(let text) = message { throw RuntimeError(text) }
+                if case .hookFailed(let text) = message { throw HookFailure(description: text) }
+            }
+        }
+        throw SysError("send to the container process", errno: e)
     }
 
     /// The next message, or nil when the other side closed (it exited or exec'd).
