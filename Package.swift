@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "SkiffJSON"),
         .target(name: "OCISpec", dependencies: ["SkiffJSON"]),
         .target(name: "LinuxSys", dependencies: ["CSkiff", "SkiffJSON"]),
-        .target(name: "Cgroups", dependencies: ["LinuxSys", "OCISpec"]),
+        .target(name: "Cgroups", dependencies: ["CSkiff", "LinuxSys", "OCISpec"]),
         .target(name: "Seccomp", dependencies: ["CSeccomp", "OCISpec"]),
         .target(name: "Runtime", dependencies: ["OCISpec", "LinuxSys", "Cgroups", "Seccomp", "CSkiff", "CCap"]),
         .executableTarget(name: "skiff", dependencies: ["Runtime", "OCISpec", "LinuxSys", "Seccomp", "CCap"]),

@@ -2,11 +2,14 @@
 #include "CSkiff.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -196,3 +199,68 @@ const unsigned long SKIFF_TIOCSCTTY = TIOCSCTTY, SKIFF_TIOCGWINSZ = TIOCGWINSZ, 
 const int SKIFF_PR_SET_NO_NEW_PRIVS = PR_SET_NO_NEW_PRIVS, SKIFF_PR_SET_CHILD_SUBREAPER = PR_SET_CHILD_SUBREAPER,
     SKIFF_PR_SET_PDEATHSIG = PR_SET_PDEATHSIG, SKIFF_PR_SET_DUMPABLE = PR_SET_DUMPABLE,
     SKIFF_PR_SET_KEEPCAPS = PR_SET_KEEPCAPS, SKIFF_PR_SET_NAME = PR_SET_NAME;
+
+static long skiff_bpf(int cmd, union bpf_attr *attr) {
+    return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+int skiff_bpf_load_device_filter(const void *insns, unsigned int count, char *log, unsigned int log_size) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    attr.insn_cnt = count;
+    attr.insns = (uint64_t)(uintptr_t)insns;
+    attr.license = (uint64_t)(uintptr_t)"Apache";
+    if (log && log_size) {
+        attr.log_buf = (uint64_t)(uintptr_t)log;
+        attr.log_size = log_size;
+        attr.log_level = 1;
+        log[0] = 0;
+    }
+    int fd = (int)skiff_bpf(BPF_PROG_LOAD, &attr);
+    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+
+int skiff_bpf_attach_device_filter(int cgroup_fd, int prog_fd) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.target_fd = cgroup_fd;
+    attr.attach_bpf_fd = prog_fd;
+    attr.attach_type = BPF_CGROUP_DEVICE;
+    attr.attach_flags = BPF_F_ALLOW_MULTI;
+    return (int)skiff_bpf(BPF_PROG_ATTACH, &attr);
+}
+
+int skiff_bpf_query_device_filters(int cgroup_fd, uint32_t *ids, unsigned int max) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.query.target_fd = cgroup_fd;
+    attr.query.attach_type = BPF_CGROUP_DEVICE;
+    attr.query.prog_ids = (uint64_t)(uintptr_t)ids;
+    attr.query.prog_cnt = max;
+    if (skiff_bpf(BPF_PROG_QUERY, &attr) < 0) return -1;
+    return (int)attr.query.prog_cnt;
+}
+
+int skiff_bpf_detach_device_filter(int cgroup_fd, uint32_t prog_id) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_id = prog_id;
+    int prog_fd = (int)skiff_bpf(BPF_PROG_GET_FD_BY_ID, &attr);
+    if (prog_fd < 0) return -1;
+    memset(&attr, 0, sizeof(attr));
+    attr.target_fd = cgroup_fd;
+    attr.attach_bpf_fd = prog_fd;
+    attr.attach_type = BPF_CGROUP_DEVICE;
+    int r = (int)skiff_bpf(BPF_PROG_DETACH, &attr);
+    int e = errno;
+    close(prog_fd);
+    errno = e;
+    return r;
+}
+
+int skiff_eventfd(void) { return eventfd(0, EFD_CLOEXEC); }
+int skiff_inotify_init(void) { return inotify_init1(IN_CLOEXEC); }
+int skiff_inotify_add_watch(int fd, const char *path, uint32_t mask) { return inotify_add_watch(fd, path, mask); }
+const uint32_t SKIFF_IN_MODIFY = IN_MODIFY;

@@ -33,4 +33,22 @@ public enum Clock {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
+
+    /// A Go duration ("5s", "100ms", "1m30s", "1.5h") in seconds, as runc's flags take them.
+    public static func parseDuration(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("\u{00B5}s", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600)]
+        var rest = Substring(text)
+        var total = 0.0
+        guard !rest.isEmpty else { return nil }
+        if rest == "0" { return 0 }
+        while !rest.isEmpty {
+            let num = rest.prefix { $0.isNumber || $0 == "." }
+            guard !num.isEmpty, let v = Double(num) else { return nil }
+            rest = rest.dropFirst(num.count)
+            guard let (u, scale) = units.first(where: { rest.hasPrefix($0.0) && !(($0.0 == "m") && rest.hasPrefix("ms")) }) else { return nil }
+            rest = rest.dropFirst(u.count)
+            total += v * scale
+        }
+        return total
+    }
 }

@@ -76,9 +76,11 @@ public enum Lifecycle {
             try cg.create()
             cgroup = cg
             state.cgroupCreated = cg.created
+            cg.enableV2Controllers()
             CgroupResources.initCpuset(cg)
             if let r = config.spec.linux?.resources {
-                do { try CgroupResources.apply(r, to: cg) } catch let e as RuntimeErrorText { throw RuntimeError(e.description) }
+                let devices = (config.spec.linux?.devices ?? []).filter { $0.type != "p" }.map { DeviceRule(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm") }
+                do { try CgroupResources.apply(r, to: cg, containerDevices: devices) } catch let e as RuntimeErrorText { throw RuntimeError(e.description) }
             }
 
             listenFD = try StartSocket.listen(dir: store.dir(id))

@@ -40,11 +40,11 @@ enum CLI {
         CreateCommand.command, StartCommand.command, RunCommand.command, StateCommand.command,
         KillCommand.command, DeleteCommand.command, ListCommand.command, SpecCommand.command,
         ExecCommand.command, PsCommand.command, PauseCommand.pause, PauseCommand.resume, FeaturesCommand.command,
+        UpdateCommand.command, EventsCommand.command,
     ]
 
     /// runc commands skiff does not have yet: a clear error rather than "unknown command".
     static let notYet: [String: String] = [
-        "update": "update", "events": "events",
         "checkpoint": "checkpoint/restore", "restore": "checkpoint/restore",
     ]
 

@@ -74,6 +74,22 @@ uint64_t skiff_makedev(uint32_t major, uint32_t minor);
 uint32_t skiff_major(uint64_t dev);
 uint32_t skiff_minor(uint64_t dev);
 
+// cgroup v2 device filter: a BPF_PROG_TYPE_CGROUP_DEVICE program (insns are struct bpf_insn,
+// 8 bytes each) loaded and attached to a cgroup directory fd with BPF_F_ALLOW_MULTI.
+// Returns the program fd, or -1 (errno set; log, if given, gets the verifier's text).
+int skiff_bpf_load_device_filter(const void *insns, unsigned int count, char *log, unsigned int log_size);
+int skiff_bpf_attach_device_filter(int cgroup_fd, int prog_fd);
+// The ids of device programs attached to a cgroup; returns how many (up to max), or -1.
+int skiff_bpf_query_device_filters(int cgroup_fd, uint32_t *ids, unsigned int max);
+// Detaches the device program with this id from the cgroup.
+int skiff_bpf_detach_device_filter(int cgroup_fd, uint32_t prog_id);
+
+// eventfd (close-on-exec) and inotify (close-on-exec), for cgroup OOM notifications.
+int skiff_eventfd(void);
+int skiff_inotify_init(void);
+int skiff_inotify_add_watch(int fd, const char *path, uint32_t mask);
+extern const uint32_t SKIFF_IN_MODIFY;
+
 // Constants that are macros or enum values Swift does not import reliably.
 extern const unsigned long SKIFF_MS_RDONLY, SKIFF_MS_NOSUID, SKIFF_MS_NODEV, SKIFF_MS_NOEXEC,
     SKIFF_MS_SYNCHRONOUS, SKIFF_MS_REMOUNT, SKIFF_MS_MANDLOCK, SKIFF_MS_DIRSYNC, SKIFF_MS_NOATIME,
