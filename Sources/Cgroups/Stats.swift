@@ -8,7 +8,10 @@ import SkiffJSON
 public enum CgroupStats {
     /// Reads everything the host's controllers offer for this cgroup.
     public static func read(_ cg: Cgroup) -> JSON {
-        let dirs = ControllerDirs(cg)
+        var dirs = ControllerDirs(cg)
+        // Only the hierarchies the container has a directory in (a container created in
+        // another mount namespace may use fewer than this one mounts).
+        dirs.v1 = dirs.v1.filter { Files.isDirectory($0.value) }
         var data: [(String, JSON)] = []
         data.append(("cpu", cpu(dirs)))
         data.append(("memory", memory(dirs)))
@@ -207,6 +210,12 @@ public struct OOMWatcher {
     public mutating func drain() -> UInt64 {
         var buf = [UInt8](repeating: 0, count: 4096)
         _ = Glibc.read(fd, &buf, buf.count)
+        return newKills()
+    }
+
+    /// OOM kills counted since the last call, without waiting (the fd may not be signalled
+    /// yet when the container has just stopped).
+    public mutating func newKills() -> UInt64 {
         let now = CgroupStats.oomKills(cgroup)
         defer { seen = max(seen, now) }
         return now > seen ? now - seen : 0

@@ -55,7 +55,11 @@ extension Container {
                 let kills = oom!.drain()
                 for _ in 0..<kills { emit(event("oom", id: id)) }
             }
-            guard let state = try? store.load(id), [.created, .running, .paused].contains(state.status) else { return }
+            guard let state = try? store.load(id), [.created, .running, .paused].contains(state.status) else {
+                // An OOM kill is often what stopped it: report the ones not signalled yet.
+                if oom != nil { for _ in 0..<oom!.newKills() { emit(event("oom", id: id)) } }
+                return
+            }
             if (Double(Clock.monotonicNanos()) / 1e9) >= next {
                 emit(event("stats", id: id, data: CgroupStats.read(state.cgroup)))
                 next += interval
