@@ -280,6 +280,9 @@ public enum CgroupResources {
                              containerDevices: [DeviceRule] = []) throws {
         let pre = path.isEmpty ? "" : path + "."
         let dirs = ControllerDirs(cg)
+        if set(r.memory?.kernel) != nil {
+            Log.warn("\(pre)memory.kernel: kernel memory limits are obsolete (Linux 5.16 and later ignore them); not applied, as runc does")
+        }
         if !r.devices.isEmpty {
             if let dir = dirs.v1["devices"] {
                 try applyDevicesV1(r.devices, extra: containerDevices, dir: dir, path: pre + "devices", replace: update)
