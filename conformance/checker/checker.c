@@ -19,6 +19,7 @@
  *   --print TEXT      print "print TEXT" (a marker, flushed at once)
  *   --sleep SECONDS   sleep (to keep the container running)
  *   --exit N          exit with status N now
+ *   --                the remaining arguments are not actions (they are in the report's args)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -549,6 +550,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--") == 0)
+			break; /* the rest: arguments to report, not actions */
 		if (strcmp(a, "--report") == 0) {
 			report(argc, argv);
 			continue;
