@@ -178,3 +178,101 @@ def _(t):
     b.process["ioPriority"] = {"class": "IOPRIO_CLASS_BE", "priority": 6}
     rep = t.check_run(b)
     t.eq(rep.get("ioprio"), "class=2 level=6", "ioprio_get")
+
+
+def console_receiver(t):
+    """A console socket: returns (path, result dict filled with 'fd' by a background accept)."""
+    import socket
+    import threading
+    path = t.path("console.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(20)
+    res = {}
+
+    def accept():
+        try:
+            conn, _ = srv.accept()
+            with conn:
+                _, fds, _, _ = socket.recv_fds(conn, 4096, 4)
+                if fds:
+                    res["fd"] = fds[0]
+                    for extra in fds[1:]:
+                        os.close(extra)
+        except Exception as e:  # reported by the case
+            res["error"] = repr(e)
+        finally:
+            srv.close()
+
+    th = threading.Thread(target=accept, daemon=True)
+    th.start()
+    res["thread"] = th
+    return path, res
+
+
+def read_pty(fd, secs=10):
+    import select
+    import time as _t
+    out, end = b"", _t.monotonic() + secs
+    while _t.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out.decode(errors="replace").replace("\r\n", "\n")
+
+
+@case("process_terminal", "config.md#process")
+def _(t):
+    """terminal: the program's stdio is a pty (sent over --console-socket) of consoleSize, and
+    /dev/console is that pty."""
+    from conform import Report
+    b = t.bundle()
+    b.process["terminal"] = True
+    b.process["consoleSize"] = {"height": 30, "width": 100}
+    b.checker("--report", "--path", "/dev/console")
+    sock, res = console_receiver(t)
+    cid = t.id()
+    r = t.create(b, cid, "--console-socket", sock)
+    res["thread"].join(10)
+    t.require(r.rc == 0, f"create failed: {r.brief()}")
+    t.require("fd" in res, f"no pty received on the console socket ({res.get('error')})")
+    fd = res["fd"]
+    t.on_cleanup(lambda: os.close(fd))
+    t.must("start", cid)
+    rep = Report(read_pty(fd))
+    for n in (0, 1, 2):
+        t.check((rep.one("tty", str(n)) or "").startswith("1"), f"fd {n} is not a terminal: {rep.one('tty', str(n))}")
+    t.eq(rep.one("tty", "0"), "1 rows=30 cols=100", "terminal size of fd 0")
+    c = rep.fields("path", "/dev/console") or {}
+    t.check(c.get("type") == "c" and c.get("rdev", "").startswith("136:"), f"/dev/console is not a pty: {c}")
+
+
+@case("process_args_path_lookup", "config.md#process")
+def _(t):
+    """args[0] has execvp's `file` semantics: without a slash it is looked up in PATH."""
+    b = t.bundle()
+    os.makedirs(os.path.join(b.rootfs, "opt/bin"))
+    os.rename(os.path.join(b.rootfs, "checker"), os.path.join(b.rootfs, "opt/bin/checker"))
+    b.process["env"] = ["PATH=/usr/bin:/opt/bin"]
+    b.args("checker", "--print", "found")
+    rep = t.check_run(b)
+    t.eq(rep.get("print"), "found", "output of the program found in PATH")
+
+
+@case("process_args_empty", "config.md#process")
+def _(t):
+    """At least one entry of args is REQUIRED: an empty args is an error (at create or start)."""
+    b = t.bundle()
+    b.args()
+    cid = t.id()
+    r = t.create(b, cid)
+    if r.rc == 0:
+        t.errors(t.rt("start", cid), "start with empty process.args")

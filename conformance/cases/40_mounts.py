@@ -357,3 +357,12 @@ def _(t):
         ok = {"private": p == "private", "shared": p.startswith("shared:"), "unbindable": p == "unbindable",
               "slave": p.startswith("master:") or p == "private"}[prop]
         t.check(ok, f"rootfsPropagation {prop}: / has propagation {p!r}")
+
+
+@case("root_path_absolute", "config.md#root")
+def _(t):
+    """root.path may be an absolute path on the host."""
+    b = t.bundle()
+    b.config["root"]["path"] = b.rootfs
+    rep = t.check_run(b, "--print", "ran")
+    t.eq(rep.get("print"), "ran", "the program's output")
