@@ -148,7 +148,7 @@ def failing_hook_case(t, kind):
         t.check(st in (None, "stopped"), f"a failed create left a container in status {st!r}")
         t.check("program" not in order(t), "the program ran")
         return b, cid, st
-    t.require(r.rc == 0, f"create failed: {r.brief()}")
+    t.refused_unless(r.rc == 0, r)
     s = t.rt("start", cid)
     t.errors(s, f"start with a failing {kind} hook")
     if kind == "startContainer":

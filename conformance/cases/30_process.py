@@ -242,7 +242,7 @@ def _(t):
     cid = t.id()
     r = t.create(b, cid, "--console-socket", sock)
     res["thread"].join(10)
-    t.require(r.rc == 0, f"create failed: {r.brief()}")
+    t.refused_unless(r.rc == 0, r)
     t.require("fd" in res, f"no pty received on the console socket ({res.get('error')})")
     fd = res["fd"]
     t.on_cleanup(lambda: os.close(fd))

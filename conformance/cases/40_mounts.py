@@ -289,18 +289,19 @@ def _(t):
 
 @case("linux_devices_cgroup", "config-linux.md#allowed-device-list")
 def _(t):
-    """The device cgroup: a node for 1:12 (no driver) gives EPERM when denied, ENXIO when allowed."""
+    """The device cgroup: a node for 1:12 (no driver), made in the rootfs beforehand (not listed
+    in linux.devices), gives EPERM when the rules deny it, ENXIO when they allow it."""
     b = t.bundle()
-    b.linux["devices"] = [{"path": "/dev/denied", "type": "c", "major": 1, "minor": 12, "fileMode": 0o666}]
-    rep = t.check_run(b, "--open", "/dev/denied", "r", cid=t.id("deny"))
-    t.eq(rep.get("open"), "/dev/denied r err EPERM", "open of a device the cgroup denies")
-    b2 = t.bundle("b2")
-    b2.linux["devices"] = [{"path": "/dev/allowed", "type": "c", "major": 1, "minor": 12, "fileMode": 0o666}]
-    b2.linux["resources"]["devices"].append({"allow": True, "type": "c", "major": 1, "minor": 12, "access": "r"})
-    rep = t.check_run(b2, "--open", "/dev/allowed", "r", "--open", "/dev/allowed", "w", cid=t.id("allow"))
+    os.makedirs(os.path.join(b.rootfs, "nodes"))
+    os.mknod(os.path.join(b.rootfs, "nodes/dev-1-12"), 0o20666, os.makedev(1, 12))
+    os.chmod(os.path.join(b.rootfs, "nodes/dev-1-12"), 0o666)
+    rep = t.check_run(b, "--open", "/nodes/dev-1-12", "r", cid=t.id("deny"))
+    t.eq(rep.get("open"), "/nodes/dev-1-12 r err EPERM", "open of a device the rules deny")
+    b.linux["resources"]["devices"].append({"allow": True, "type": "c", "major": 1, "minor": 12, "access": "r"})
+    rep = t.check_run(b, "--open", "/nodes/dev-1-12", "r", "--open", "/nodes/dev-1-12", "w", cid=t.id("allow"))
     opens = rep.all("open")
-    t.check("/dev/allowed r err ENXIO" in opens, f"open for reading (allowed by the cgroup): {opens}")
-    t.check("/dev/allowed w err EPERM" in opens, f"open for writing (not allowed): {opens}")
+    t.check("/nodes/dev-1-12 r err ENXIO" in opens, f"open for reading (allowed): {opens}")
+    t.check("/nodes/dev-1-12 w err EPERM" in opens, f"open for writing (not allowed): {opens}")
 
 
 @case("linux_devices_conflict", "config-linux.md#devices")

@@ -36,7 +36,7 @@ def _(t):
     """An absolute cgroupsPath is relative to each hierarchy's mount point."""
     b = t.bundle()
     r, pid = created(t, b)
-    t.require(pid, f"create failed: {r.brief()}")
+    t.refused_unless(pid, r)
     want = b.linux["cgroupsPath"]
     with open(f"/proc/{pid}/cgroup") as f:
         lines = [l.rstrip("\n").split(":", 2) for l in f]
@@ -59,7 +59,7 @@ def _(t):
     b.linux["cgroupsPath"] = rel
     cid = t.id()
     r, pid = created(t, b, cid)
-    t.require(pid, f"create failed: {r.brief()}")
+    t.refused_unless(pid, r)
     dirs = []
     for c in ("memory", "pids"):
         d = t.host_cgroup_dir(pid, c)
@@ -89,7 +89,7 @@ def _(t):
         mem["swap"] = 128 << 20
     b.linux["resources"]["memory"] = mem
     r, pid = created(t, b)
-    t.require(pid, f"create failed: {r.brief()}")
+    t.refused_unless(pid, r)
     t.eq(cgfile(t, pid, "memory", "memory.limit_in_bytes"), str(64 << 20), "memory.limit_in_bytes")
     t.eq(cgfile(t, pid, "memory", "memory.soft_limit_in_bytes"), str(32 << 20), "memory.soft_limit_in_bytes")
     if has_swap:
@@ -105,7 +105,7 @@ def _(t):
     b = t.bundle()
     b.linux["resources"]["memory"] = {"swappiness": 10}
     r, pid = created(t, b)
-    t.require(pid, f"create failed: {r.brief()}")
+    t.refused_unless(pid, r)
     t.eq(cgfile(t, pid, "memory", "memory.swappiness"), "10", "memory.swappiness")
 
 
@@ -116,7 +116,7 @@ def _(t):
     b = t.bundle()
     b.linux["resources"]["memory"] = {"limit": 64 << 20, "disableOOMKiller": True}
     r, pid = created(t, b)
-    t.require(pid, f"create failed: {r.brief()}")
+    t.refused_unless(pid, r)
     oom = cgfile(t, pid, "memory", "memory.oom_control") or ""
     t.check("oom_kill_disable 1" in oom, f"memory.oom_control: {oom!r}")
 
@@ -128,7 +128,7 @@ def _(t):
     b = t.bundle()
     b.linux["resources"]["cpu"] = {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"}
     r, pid = created(t, b)
-    t.require(pid, f"create failed: {r.brief()}")
+    t.refused_unless(pid, r)
     t.eq(cgfile(t, pid, "cpu", "cpu.shares"), "512", "cpu.shares")
     t.eq(cgfile(t, pid, "cpu", "cpu.cfs_quota_us"), "50000", "cpu.cfs_quota_us")
     t.eq(cgfile(t, pid, "cpu", "cpu.cfs_period_us"), "100000", "cpu.cfs_period_us")
@@ -150,7 +150,7 @@ def _(t):
     b = t.bundle()
     b.linux["resources"]["pids"] = {"limit": 42}
     r, pid = created(t, b)
-    t.require(pid, f"create failed: {r.brief()}")
+    t.refused_unless(pid, r)
     t.eq(cgfile(t, pid, "pids", "pids.max"), "42", "pids.max")
 
 
@@ -185,7 +185,7 @@ def _(t):
         "throttleWriteIOPSDevice": [{"major": dev[0], "minor": dev[1], "rate": 300}],
     }
     r, pid = created(t, b)
-    t.require(pid, f"create failed: {r.brief()}")
+    t.refused_unless(pid, r)
     t.eq(cgfile(t, pid, "blkio", "blkio.throttle.read_bps_device"), f"{dev[0]}:{dev[1]} 1048576", "read_bps_device")
     t.eq(cgfile(t, pid, "blkio", "blkio.throttle.write_iops_device"), f"{dev[0]}:{dev[1]} 300", "write_iops_device")
 
@@ -282,7 +282,7 @@ def _(t):
     b.linux["resources"]["devices"] = [{"allow": False, "access": "rwm"},
                                        {"allow": True, "type": "c", "major": 99, "minor": 99, "access": "rw"}]
     r, pid = created(t, b)
-    t.require(pid, f"create failed: {r.brief()}")
+    t.refused_unless(pid, r)
     lst = (cgfile(t, pid, "devices", "devices.list") or "").splitlines()
     t.check("c 99:99 rw" in lst, f"devices.list lacks 'c 99:99 rw': {lst}")
     t.check("a *:* rwm" not in lst, f"devices.list allows everything: {lst}")

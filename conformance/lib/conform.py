@@ -43,6 +43,11 @@ class Skip(Exception):
     pass
 
 
+class Refused(Fail):
+    """The runtime refused the configuration (create or run failed): still a failure, shown as
+    "refused" in the tables to tell it from a setting silently ignored or wrongly applied."""
+
+
 # ----------------------------------------------------------------------------------------------
 # Capabilities (numbers from linux/capability.h)
 
@@ -383,7 +388,7 @@ class T:
             b.checker(*checker_args)
         r = self.run(b, cid)
         if ok and r.rc != 0:
-            raise Fail(f"the container did not run: {r.brief()}")
+            raise Refused(f"the container did not run: {r.brief()}")
         rep = Report(r.out)
         rep.result = r
         return rep
@@ -420,7 +425,7 @@ class T:
     def must_create(self, b, cid, *extra):
         r = self.create(b, cid, *extra)
         if r.rc != 0:
-            raise Fail(f"create failed: {r.brief()}")
+            raise Refused(f"create failed: {r.brief()}")
         return r
 
     def must(self, *args):
@@ -440,6 +445,10 @@ class T:
 
     def eq(self, actual, expected, what):
         return self.check(actual == expected, f"{what}: got {actual!r}, expected {expected!r}")
+
+    def refused_unless(self, cond, r):
+        if not cond:
+            raise Refused(f"create failed: {r.brief()}")
 
     def require(self, cond, msg):
         if not cond:
@@ -611,11 +620,14 @@ def force_cleanup(prefix_dir, cg_marker):
 def run_case(index, c):
     t = T(index, c)
     t0 = time.monotonic()
-    outcome, detail = "ok", None
+    outcome, detail, refused = "ok", None, False
     try:
         c["fn"](t)
     except Skip as e:
         outcome, detail = "skip", str(e)
+    except Refused as e:
+        t.failures.append(str(e))
+        refused = True
     except Fail as e:
         t.failures.append(str(e))
     except Exception:
@@ -646,6 +658,7 @@ def run_case(index, c):
         if any(f.startswith("LEAK") for f in t.failures):
             outcome = "fail"
     return {"name": c["name"], "ref": c["ref"], "level": c["level"], "outcome": outcome, "skip": detail,
+            "refused": refused and outcome == "fail",
             "failures": t.failures, "notes": t.notes, "secs": round(time.monotonic() - t0, 2)}
 
 
@@ -736,7 +749,7 @@ def main(argv):
         elif res["outcome"] == "skip":
             print(f"ok {i} - {label} # SKIP {res['skip']}")
         else:
-            print(f"not ok {i} - {label}")
+            print(f"not ok {i} - {label}" + (" (refused by the runtime)" if res["refused"] else ""))
         for f in res["failures"]:
             print("#   " + f.replace("\n", "\n#   "))
         for n in res["notes"]:
