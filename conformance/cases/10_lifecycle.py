@@ -290,6 +290,20 @@ def _(t):
     t.errors(t.rt("delete", t.id("nosuch")), "delete of a container that does not exist")
 
 
+@case("delete_force_running", "runtime.md#delete", "EXTRA")
+def _(t):
+    """runc's `delete --force`: a running container is killed and removed, leaving nothing."""
+    b = t.bundle()
+    long_running(b)
+    cid = t.id()
+    t.must_create(b, cid)
+    t.must("start", cid)
+    pid = t.state(cid)["pid"]
+    t.succeeds(t.rt("delete", "--force", cid), "delete --force of a running container")
+    t.check(t.state(cid) is None, "the container still exists")
+    t.check(not alive(pid), "the container process is still alive")
+
+
 @case("config_change_after_create", "runtime.md#lifecycle")
 def _(t):
     """Updates to config.json after create MUST NOT affect the container."""

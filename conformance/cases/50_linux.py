@@ -190,3 +190,35 @@ def _(t):
     b.linux["personality"] = {"domain": "LINUX32"}
     rep = t.check_run(b)
     t.eq(rep.get("personality"), "0x8", "personality(0xffffffff) (PER_LINUX32)")
+
+
+@case("intel_rdt_without_resctrl", "config-linux.md#intelrdt")
+def _(t):
+    """intelRdt set and no resctrl filesystem mounted: the runtime MUST generate an error."""
+    with open("/proc/self/mountinfo") as f:
+        if any(" - resctrl " in l for l in f):
+            t.skip("resctrl is mounted on this machine")
+    b = t.bundle()
+    b.linux["intelRdt"] = {"closID": "conformance", "l3CacheSchema": "L3:0=f"}
+    cid = t.id()
+    t.errors(t.create(b, cid), "create with intelRdt and no resctrl mounted")
+    t.check(t.state(cid) is None, "a container exists after the failed create")
+
+
+@case("net_devices", "config-linux.md#network-devices")
+def _(t):
+    """netDevices: a host interface moved into the container's network namespace, renamed (spec 1.2)."""
+    import shutil
+    if not shutil.which("ip"):
+        t.skip("no `ip` command to make a dummy interface")
+    host_if = "cf" + t.uniq[-9:].replace("-", "")
+    peer = host_if + "p"
+    r = subprocess.run(["ip", "link", "add", host_if, "type", "veth", "peer", "name", peer], capture_output=True, text=True)
+    if r.returncode != 0:
+        t.skip(f"cannot create a veth pair: {r.stderr.strip()}")
+    t.on_cleanup(lambda: subprocess.run(["ip", "link", "del", peer], capture_output=True))
+    b = t.bundle()
+    b.linux["netDevices"] = {host_if: {"name": "conf0"}}
+    rep = t.check_run(b, "--cat", "/proc/net/dev")
+    dev = rep.get("cat", "")
+    t.check("conf0:" in dev, f"no conf0 in the container's /proc/net/dev: {dev[:300]}")
