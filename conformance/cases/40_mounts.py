@@ -345,19 +345,24 @@ def _(t):
     t.eq(rep.get("write"), "/proc/sys/kernel/hostname err EROFS", "writing /proc/sys/kernel/hostname")
 
 
-@case("rootfs_propagation", "config-linux.md#rootfs-mount-propagation")
-def _(t):
-    for prop in ("private", "shared", "unbindable", "slave"):
-        b = t.bundle(f"b-{prop}")
+def rootfs_propagation_case(prop):
+    @case(f"rootfs_propagation_{prop}", "config-linux.md#rootfs-mount-propagation")
+    def _(t):
+        b = t.bundle()
         b.linux["rootfsPropagation"] = prop
-        rep = t.check_run(b, cid=t.id(prop))
+        rep = t.check_run(b)
         m = rep.mount("/")
-        if not t.check(m, f"rootfsPropagation {prop}: no / in mountinfo"):
-            continue
+        t.require(m, "no / in the container's mountinfo")
         p = m["propagation"]
+        # slave: "master:N" when the host side is shared; the host's / may be private, and a
+        # slave of a private mount is private.
         ok = {"private": p == "private", "shared": p.startswith("shared:"), "unbindable": p == "unbindable",
               "slave": p.startswith("master:") or p == "private"}[prop]
-        t.check(ok, f"rootfsPropagation {prop}: / has propagation {p!r}")
+        t.check(ok, f"/ has propagation {p!r}")
+
+
+for _p in ("private", "shared", "slave", "unbindable"):
+    rootfs_propagation_case(_p)
 
 
 @case("root_path_absolute", "config.md#root")
