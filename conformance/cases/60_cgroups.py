@@ -55,26 +55,39 @@ def _(t):
 def _(t):
     """A relative cgroupsPath: a runtime-chosen place ending with that path; removed by delete."""
     b = t.bundle()
-    rel = f"conformance-rel-{t.uniq}/ct"
+    top = f"conformance-rel-{t.uniq}"
+    rel = f"{top}/ct"
     b.linux["cgroupsPath"] = rel
     cid = t.id()
+    parents = set()
+
+    def remove_parents():
+        for p in parents:
+            try:
+                os.rmdir(p)
+            except OSError:
+                pass
+
+    t.on_cleanup(remove_parents)
     r, pid = created(t, b, cid)
     t.refused_unless(pid, r)
     dirs = []
+    mounts = cgroup_mounts()
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            hid, ctrls, path = line.rstrip("\n").split(":", 2)
+            for mp, (fs, opts) in mounts.items():
+                if (hid == "0" and fs == "cgroup2") or (fs == "cgroup" and set(ctrls.split(",")) <= set(opts) and ctrls):
+                    d = mp + path
+                    if path.endswith("/" + rel):
+                        dirs.append(d)
+                        parents.add(os.path.dirname(d))
     for c in ("memory", "pids"):
         d = t.host_cgroup_dir(pid, c)
         t.check(d and d.endswith("/" + rel), f"{c} cgroup {d} does not end with {rel}")
-        if d:
-            dirs.append(d)
     t.must("delete", "--force", cid)
     for d in dirs:
         t.check(not os.path.isdir(d), f"{d} left after delete")
-        parent = os.path.dirname(d)
-        if parent.endswith(f"conformance-rel-{t.uniq}"):
-            try:
-                os.rmdir(parent)
-            except OSError:
-                pass
 
 
 @case("cgroups_memory", "config-linux.md#memory")

@@ -760,6 +760,10 @@ def main(argv):
     # (runc and crun create it and leave it, as they do for any nested cgroupsPath parent).
     left = leaks(work, "")
     for mp in cgroup_mounts():
+        # Relative cgroupsPaths land under a runtime-chosen parent (the runner's own cgroup, ...).
+        for pat in ("", "*/", "*/*/"):
+            for d in glob.glob(os.path.join(mp, pat + f"conformance-rel-{suite}*")):
+                left.append(f"cgroup {d}")
         d = os.path.join(mp, S["cgparent"])
         if os.path.isdir(d):
             try:
