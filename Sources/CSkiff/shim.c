@@ -6,6 +6,7 @@
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <sys/personality.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -264,3 +265,48 @@ int skiff_eventfd(void) { return eventfd(0, EFD_CLOEXEC); }
 int skiff_inotify_init(void) { return inotify_init1(IN_CLOEXEC); }
 int skiff_inotify_add_watch(int fd, const char *path, uint32_t mask) { return inotify_add_watch(fd, path, mask); }
 const uint32_t SKIFF_IN_MODIFY = IN_MODIFY;
+
+struct skiff_sched_attr {
+    uint32_t size, sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime, sched_deadline, sched_period;
+    uint32_t sched_util_min, sched_util_max;
+};
+
+int skiff_sched_setattr(uint32_t policy, uint64_t flags, int32_t nice, uint32_t priority,
+                        uint64_t runtime, uint64_t deadline, uint64_t period) {
+    struct skiff_sched_attr a;
+    memset(&a, 0, sizeof(a));
+    a.size = sizeof(a);
+    a.sched_policy = policy;
+    a.sched_flags = flags;
+    a.sched_nice = nice;
+    a.sched_priority = priority;
+    a.sched_runtime = runtime;
+    a.sched_deadline = deadline;
+    a.sched_period = period;
+    return (int)syscall(SYS_sched_setattr, 0, &a, 0);
+}
+
+int skiff_ioprio_set_self(int ioclass, int level) {
+    /* IOPRIO_WHO_PROCESS = 1; the class sits above 13 bits of level */
+    return (int)syscall(SYS_ioprio_set, 1, 0, (ioclass << 13) | level);
+}
+
+int skiff_personality(unsigned long persona) { return personality(persona); }
+
+int skiff_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode) {
+    return (int)syscall(SYS_set_mempolicy, mode, nodemask, maxnode);
+}
+
+int skiff_set_affinity(const int *cpus, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) { errno = EINVAL; return -1; }
+        CPU_SET(cpus[i], &set);
+    }
+    return sched_setaffinity(0, sizeof(set), &set);
+}

@@ -157,4 +157,18 @@ public enum Files {
         }
         return "/" + parts.joined(separator: "/")
     }
+
+    /// "a directory", "a regular file", ... for a stat mode (error messages).
+    public static func kindName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "a directory"
+        case S_IFREG: return "a regular file"
+        case S_IFLNK: return "a symlink"
+        case S_IFCHR: return "another character device"
+        case S_IFBLK: return "another block device"
+        case S_IFIFO: return "a fifo"
+        case S_IFSOCK: return "a socket"
+        default: return "an unknown kind of file"
+        }
+    }
 }

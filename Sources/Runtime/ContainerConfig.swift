@@ -71,8 +71,13 @@ struct ContainerConfig {
         } catch let e as DecodeError {
             throw RuntimeError("config.json: \(e)")
         }
-        // Relative mount sources of bind mounts are relative to the bundle.
+        // Relative mount sources of bind mounts are relative to the bundle; relative
+        // destinations (deprecated, config.md) are relative to "/".
         for i in spec.mounts.indices {
+            if !spec.mounts[i].destination.hasPrefix("/") && !spec.mounts[i].destination.isEmpty {
+                Log.debug("mounts[\(i)].destination: relative path \(JSON.quoted(spec.mounts[i].destination)) taken as relative to \"/\" (deprecated in config.md)")
+                spec.mounts[i].destination = "/" + spec.mounts[i].destination
+            }
             if let s = spec.mounts[i].source, !s.hasPrefix("/"),
                spec.mounts[i].options.contains(where: { $0 == "bind" || $0 == "rbind" }) || spec.mounts[i].type == "bind" {
                 spec.mounts[i].source = Files.clean(bundle + "/" + s)
@@ -159,7 +164,7 @@ struct ContainerConfig {
             throw DecodeError(path: "process.cwd", "\(JSON.quoted(process.cwd)) must be an absolute path")
         }
         for (i, m) in spec.mounts.enumerated() where !m.destination.hasPrefix("/") {
-            throw DecodeError(path: "mounts[\(i)].destination", "\(JSON.quoted(m.destination)) must be an absolute path")
+            throw DecodeError(path: "mounts[\(i)].destination", "must not be empty", hint: "give the path in the container, such as \"/data\"")
         }
         for (i, m) in spec.mounts.enumerated() { _ = try MountOptions(m.options, path: "mounts[\(i)].options") }
         for (key, _) in linux.sysctl where key.contains("..") || key.contains("/") || key.isEmpty {

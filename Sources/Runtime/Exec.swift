@@ -180,7 +180,10 @@ public enum Exec {
 
     static func stage1Child(_ o: ExecOptions, joins: [(type: NamespaceType, fd: Int32, index: Int)], channel: SyncChannel, consoleFD: Int32, inUserNS: Bool, seccomp: SeccompFilters.Loaded?) -> Never {
         do {
+            try Scheduling.setAffinity(o.process.execCPUAffinity?.initialCPUs, field: "process.execCPUAffinity.initial")
             try channel.expect(.go, during: "exec setup")
+            // In the container's cgroup now.
+            try Scheduling.setAffinity(o.process.execCPUAffinity?.finalCPUs, field: "process.execCPUAffinity.final")
             try NamespacePlan.join(joins)
             if inUserNS { try NamespacePlan.becomeRoot(what: "exec") }
             let pid = skiff_fork_sibling()
@@ -210,6 +213,7 @@ public enum Exec {
                 try Console.attach(slave: pty.slave)
             }
             try ProcessSetup.applyRlimits(p.rlimits)
+            try Scheduling.applyProcess(p)
             if let adj = p.oomScoreAdj {
                 do { try Files.write("/proc/self/oom_score_adj", String(adj), flags: O_WRONLY) } catch let e as SysError {
                     throw RuntimeError("process.oomScoreAdj: cannot set \(adj): \(SysError.text(e.errno))")

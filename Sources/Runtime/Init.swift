@@ -82,6 +82,8 @@ enum Init {
             try ProcessSetup.applyNamespaceSettings(config)
             if ownMounts { try rootfs.finish() }
             try ProcessSetup.applyRlimits(config)
+            try Scheduling.applyLinux(config.spec.linux)
+            try Scheduling.applyProcess(config.process)
             if slave >= 0 { try Console.attach(slave: slave) }
             if !config.options.noNewKeyring && skiff_join_session_keyring(nil) < 0 && errno != ENOSYS {
                 throw SysError("create a session keyring (try --no-new-keyring)")

@@ -31,9 +31,15 @@ struct Rootfs {
         } else {
             propagation = SKIFF_MS_SLAVE | SKIFF_MS_REC
         }
-        try mount(nil, "/", nil, propagation, nil, what: "set propagation of `/` in the container's mount namespace")
+        // An unbindable "/" could not be bound: it becomes so once the rootfs is bound.
+        let unbindable = propagation & SKIFF_MS_UNBINDABLE != 0
+        try mount(nil, "/", nil, unbindable ? SKIFF_MS_SLAVE | SKIFF_MS_REC : propagation, nil,
+                  what: "set propagation of `/` in the container's mount namespace")
         if propagation & SKIFF_MS_SHARED != 0 { try makeParentPrivate() }
         try mount(root, root, nil, SKIFF_MS_BIND | SKIFF_MS_REC, nil, what: "bind the rootfs \(q(root)) onto itself")
+        if unbindable {
+            try mount(nil, root, nil, propagation, nil, what: "linux.rootfsPropagation: make the rootfs unbindable")
+        }
         rootFD = try sys("open the rootfs \(q(root))") { skiff_open(root, SKIFF_O_PATH | O_DIRECTORY | O_CLOEXEC, 0) }
 
         for (i, m) in config.spec.mounts.enumerated() {
@@ -340,15 +346,26 @@ struct Rootfs {
         default: type = S_IFIFO
         }
         try makeNode(path: d.path, type: type, major: UInt32(d.major ?? 0), minor: UInt32(d.minor ?? 0),
-                     mode: mode_t(d.fileMode ?? 0o666), uid: d.uid ?? 0, gid: d.gid ?? 0, what: "\(path): create device \(JSON.quoted(d.path))")
+                     mode: mode_t(d.fileMode ?? 0o666), uid: d.uid ?? 0, gid: d.gid ?? 0, what: "\(path): create device \(JSON.quoted(d.path))",
+                     conflictIsError: true)
     }
 
     /// mknod in the rootfs; in a user namespace (where mknod is not allowed) a bind mount of the
     /// host's device node instead, as runc does.
-    func makeNode(path: String, type: mode_t, major: UInt32, minor: UInt32, mode: mode_t, uid: UInt32, gid: UInt32, what: String) throws {
+    /// With `conflictIsError` (linux.devices), a file already at `path` that is not this very
+    /// device is an error (config-linux.md); the default devices replace what the image has.
+    func makeNode(path: String, type: mode_t, major: UInt32, minor: UInt32, mode: mode_t, uid: UInt32, gid: UInt32, what: String,
+                  conflictIsError: Bool = false) throws {
         let parent = Files.dirname(path), name = Files.basename(path)
         let pfd = try resolve(parent, create: .directory, what: what)
         defer { close(pfd) }
+        var old = stat()
+        if conflictIsError && fstatat(pfd, name, &old, AT_SYMLINK_NOFOLLOW) == 0 {
+            let sameDevice = old.st_mode & S_IFMT == type && (type == S_IFIFO || UInt64(old.st_rdev) == skiff_makedev(major, minor))
+            if !sameDevice {
+                throw RuntimeError("\(what): \(JSON.quoted(path)) already exists in the rootfs and is not that device (it is \(Files.kindName(old.st_mode))); remove it from the image or choose another path")
+            }
+        }
         unlinkat(pfd, name, 0)
         if config.plan.has(.user) {
             let f = skiff_openat(pfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0o644)
@@ -391,18 +408,27 @@ struct Rootfs {
     /// Makes the rootfs the container's `/`: pivot_root(".", ".") and a lazy unmount of the old
     /// root, or with `--no-pivot`, MS_MOVE and chroot (for roots on ramfs, where pivot_root fails).
     func pivot(noPivot: Bool) throws {
+        let oldRoot = try sys("open the old root") { skiff_open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC, 0) }
+        defer { close(oldRoot) }
         try sys("chdir to the rootfs \(q(root))") { chdir(root) }
         if noPivot {
             try mount(root, "/", nil, SKIFF_MS_MOVE, nil, what: "move the rootfs onto `/` (--no-pivot)")
             try sys("chroot to the rootfs") { chroot(".") }
         } else {
             try sys("pivot_root to \(q(root))") { skiff_pivot_root(".", ".") }
-            // The old root is now stacked under "/": detach it without propagating to the host.
+            // The old root is now stacked on "/": detach it without propagating to the host.
+            // Through its own fd: "." may still be the new root, whose propagation
+            // (rootfsPropagation, shared bind mounts) must stay as configured.
+            try sys("chdir to the old root") { fchdir(oldRoot) }
             try mount(nil, ".", nil, SKIFF_MS_SLAVE | SKIFF_MS_REC, nil, what: "make the old root a slave")
             try sys("unmount the old root") { umount2(".", Int32(SKIFF_MNT_DETACH)) }
         }
         try sys("chdir to `/`") { chdir("/") }
         close(rootFD)
+        // pivot_root refuses a shared new root: a shared rootfsPropagation is applied now.
+        if let p = config.spec.linux?.rootfsPropagation, let f = MountOptions.propagationTable[p], f & SKIFF_MS_SHARED != 0 {
+            try mount(nil, "/", nil, f, nil, what: "linux.rootfsPropagation: make `/` \(p)")
+        }
     }
 
     /// After pivot_root: paths are the container's own, and "/" is the rootfs.

@@ -15,8 +15,6 @@ enum Support {
         }
         guard let linux = spec.linux else { return }
         if linux.intelRdt != nil { throw DecodeError.unsupported("linux.intelRdt", "Intel RDT") }
-        if linux.personality != nil { throw DecodeError.unsupported("linux.personality", "personality") }
-        if linux.memoryPolicy != nil { throw DecodeError.unsupported("linux.memoryPolicy", "memory policy") }
         if !linux.netDevices.isEmpty { throw DecodeError.unsupported("linux.netDevices", "moving network devices") }
         if let l = linux.mountLabel, !l.isEmpty {
             throw DecodeError(path: "linux.mountLabel", "SELinux is not enabled on this host", hint: "remove the label")
@@ -34,8 +32,5 @@ enum Support {
         if let l = p.selinuxLabel, !l.isEmpty {
             throw DecodeError(path: "\(path).selinuxLabel", "SELinux is not enabled on this host", hint: "remove the label")
         }
-        if p.scheduler != nil { throw DecodeError.unsupported("\(path).scheduler", "scheduling policy") }
-        if p.ioPriority != nil { throw DecodeError.unsupported("\(path).ioPriority", "I/O priority") }
-        if p.execCPUAffinity != nil { throw DecodeError.unsupported("\(path).execCPUAffinity", "exec CPU affinity") }
     }
 }

@@ -90,6 +90,16 @@ int skiff_inotify_init(void);
 int skiff_inotify_add_watch(int fd, const char *path, uint32_t mask);
 extern const uint32_t SKIFF_IN_MODIFY;
 
+// Process scheduling: sched_setattr(2) (policy, nice, priority, deadline parameters, flags),
+// ioprio_set(2) for the calling process, personality(2), set_mempolicy(2) and
+// sched_setaffinity(2) from a list of CPU numbers.
+int skiff_sched_setattr(uint32_t policy, uint64_t flags, int32_t nice, uint32_t priority,
+                        uint64_t runtime, uint64_t deadline, uint64_t period);
+int skiff_ioprio_set_self(int ioclass, int level);
+int skiff_personality(unsigned long persona);
+int skiff_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode);
+int skiff_set_affinity(const int *cpus, int count);
+
 // Constants that are macros or enum values Swift does not import reliably.
 extern const unsigned long SKIFF_MS_RDONLY, SKIFF_MS_NOSUID, SKIFF_MS_NODEV, SKIFF_MS_NOEXEC,
     SKIFF_MS_SYNCHRONOUS, SKIFF_MS_REMOUNT, SKIFF_MS_MANDLOCK, SKIFF_MS_DIRSYNC, SKIFF_MS_NOATIME,

@@ -38,7 +38,7 @@ enum FeaturesCommand {
                 ("namespaces", strings(NamespaceType.allCases.map(\.rawValue))),
                 ("capabilities", strings(caps)),
                 ("cgroup", .obj([("v1", .bool(true)), ("v2", .bool(true)), ("systemd", .bool(false)),
-                                 ("systemdUser", .bool(false)), ("rdma", .bool(false))])),
+                                 ("systemdUser", .bool(false)), ("rdma", .bool(true))])),
                 ("seccomp", .obj([
                     ("enabled", .bool(true)),
                     ("actions", strings(SeccompAction.allCases.map(\.rawValue))),
