@@ -3,7 +3,7 @@
 #
 #   conformance/compare.sh [--md FILE] [--out DIR] [RUNTIME...] [-- CASE...]
 #
-# RUNTIME defaults to /work/snap/skiff /usr/sbin/runc /usr/bin/crun. Each runtime's TAP goes to
+# RUNTIME defaults to <repo>/.build/release/skiff /usr/sbin/runc /usr/bin/crun. Each runtime's TAP goes to
 # DIR/<name>.tap and its results to DIR/<name>.json (DIR defaults to a new temp dir); the table
 # is printed as text and written as Markdown to FILE (default: conformance/RESULTS.md).
 # A row where skiff fails and runc passes is marked "<-" (a skiff bug, most likely).
@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
 	*) runtimes+=("$1"); shift ;;
 	esac
 done
-[ ${#runtimes[@]} -gt 0 ] || runtimes=(/work/snap/skiff /usr/sbin/runc /usr/bin/crun)
+[ ${#runtimes[@]} -gt 0 ] || runtimes=("$(cd "$(dirname "$0")/.." && pwd)/.build/release/skiff" /usr/sbin/runc /usr/bin/crun)
 [ -n "$out" ] || out="$(mktemp -d /tmp/conformance-compare-XXXXXX)"
 mkdir -p "$out"
 

@@ -4,7 +4,7 @@
 #   conformance/run.sh [--runtime PATH] [--json FILE] [--keep] [--list] [CASE...]
 #
 # CASE: a case name or a shell pattern ('hooks_*'); default: every case. The runtime defaults to
-# $RUNTIME or /work/snap/skiff. Output: TAP, one test per case (plus a final leak check), the
+# $RUNTIME or $(dirname "$HERE")/.build/release/skiff. Output: TAP, one test per case (plus a final leak check), the
 # skips named with their reason, and as the last line "N passed, N failed, N skipped".
 # Exit status: 0 when nothing failed, 1 otherwise, 2 on a usage error.
 #
@@ -17,7 +17,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-runtime="${RUNTIME:-/work/snap/skiff}"
+runtime="${RUNTIME:-$(dirname "$HERE")/.build/release/skiff}"
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
 	case "${args[$i]}" in

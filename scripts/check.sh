@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs every test: Swift unit tests, then the integration suite (bats, as root, real
-# containers) against the release binary. The last line counts both: "N passed, N failed".
+# Runs every test: Swift unit tests, the integration suite (bats, as root, real containers)
+# and the spec-conformance suite, against the release binary. The last line counts them all:
+# "N passed, N failed".
 set -u
 BIN=${1:?usage: check.sh path/to/skiff}
 cd "$(dirname "$0")/.."
@@ -14,12 +15,21 @@ unit_n=${unit_n:-0}
 RUNTIME="$BIN" Tests/integration/run.sh > "$log.int" 2>&1
 int_rc=$?
 cat "$log.int"
-last=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$log.int" | tail -1)
-ip=$(echo "$last" | sed -E 's/^([0-9]+) passed.*/\1/'); ip=${ip:-0}
-if_=$(echo "$last" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/'); if_=${if_:-1}
-rm -f "$log" "$log.int"
-if [ "$unit_failed" -eq 0 ]; then passed=$((unit_n + ip)); failed=$if_; else passed=$ip; failed=$((if_ + 1)); fi
 echo
-echo "unit tests: $unit_n ($( [ $unit_failed -eq 0 ] && echo ok || echo FAILED )); integration: $ip passed, $if_ failed"
+echo "# conformance suite (conformance/run.sh)"
+conformance/run.sh --runtime "$BIN" > "$log.conf" 2>&1
+conf_rc=$?
+cat "$log.conf"
+counts() { # file -> "passed failed" from its last "N passed, N failed" line (failed=1 if none)
+	l=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$1" | tail -1)
+	p=$(echo "$l" | sed -E 's/^([0-9]+) passed.*/\1/'); f=$(echo "$l" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+	echo "${p:-0} ${f:-1}"
+}
+set -- $(counts "$log.int"); ip=$1; if_=$2
+set -- $(counts "$log.conf"); cp=$1; cf=$2
+rm -f "$log" "$log.int" "$log.conf"
+if [ "$unit_failed" -eq 0 ]; then passed=$((unit_n + ip + cp)); failed=$((if_ + cf)); else passed=$((ip + cp)); failed=$((if_ + cf + 1)); fi
+echo
+echo "unit tests: $unit_n ($( [ $unit_failed -eq 0 ] && echo ok || echo FAILED )); integration: $ip passed, $if_ failed; conformance: $cp passed, $cf failed"
 echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$int_rc" -eq 0 ]
+[ "$failed" -eq 0 ] && [ "$int_rc" -eq 0 ] && [ "$conf_rc" -eq 0 ]

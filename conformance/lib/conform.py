@@ -700,7 +700,7 @@ def load_cases(case_dir):
 def main(argv):
     import argparse
     ap = argparse.ArgumentParser(prog="run.sh", description="OCI runtime-spec conformance suite")
-    ap.add_argument("--runtime", default=os.environ.get("RUNTIME", "/work/snap/skiff"))
+    ap.add_argument("--runtime", default=os.environ.get("RUNTIME", "skiff"))
     ap.add_argument("--checker", required=True)
     ap.add_argument("--json", help="also write the results as JSON to this file")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
@@ -738,6 +738,16 @@ def main(argv):
     print(f"# kernel: {os.uname().release}; cgroup mounts: {len(cgroup_mounts())}")
     print(f"1..{len(selected) + 1}")
     sys.stdout.flush()
+    # Known failures of this runtime (conformance/known-failures.txt: "RUNTIME CASE reason"):
+    # reported as TAP TODO with the reason, not counted as failures, so that CI fails on a
+    # regression only. One that passes again is pointed out.
+    known = {}
+    kf = os.path.join(here, "known-failures.txt")
+    if os.path.exists(kf):
+        for line in open(kf):
+            parts = line.strip().split(None, 2)
+            if len(parts) == 3 and not parts[0].startswith("#") and parts[0] == S["name"]:
+                known[parts[1]] = parts[2]
     t0 = time.monotonic()
     results = []
     for i, c in enumerate(selected, 1):
@@ -748,8 +758,13 @@ def main(argv):
             print(f"ok {i} - {label}")
         elif res["outcome"] == "skip":
             print(f"ok {i} - {label} # SKIP {res['skip']}")
+        elif c["name"] in known:
+            res["outcome"] = "known"
+            print(f"not ok {i} - {label}" + (" (refused by the runtime)" if res["refused"] else "") + f" # TODO known: {known[c['name']]}")
         else:
             print(f"not ok {i} - {label}" + (" (refused by the runtime)" if res["refused"] else ""))
+        if res["outcome"] == "ok" and c["name"] in known:
+            res["notes"].append("listed in known-failures.txt but passes now: remove it from there")
         for f in res["failures"]:
             print("#   " + f.replace("\n", "\n#   "))
         for n in res["notes"]:
@@ -795,7 +810,8 @@ def main(argv):
     for r in skipped:
         print(f"# skipped {r['name']}: {r['skip']}")
     print(f"# wall time {secs:.1f}s")
-    print(f"{passed} passed, {failed} failed, {len(skipped)} skipped")
+    nknown = sum(r["outcome"] == "known" for r in results)
+    print(f"{passed} passed, {failed} failed, {len(skipped)} skipped" + (f", {nknown} known failures" if nknown else ""))
     return 1 if failed else 0
 
 
