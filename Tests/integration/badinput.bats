@@ -306,3 +306,185 @@ RAWCLI() {
 @test "bad: exec ID without a command" { bad 1 '`skiff exec` needs a command to run, or --process FILE' - CLI exec "nosuch-$UNIQ"; }
 @test "bad: ps without an id" { bad 1 '`skiff ps` needs a container id' - CLI ps; }
 @test "bad: spec --bundle of a missing directory" { bad 1 'bundle .*/no-such-dir is not a directory' - CLI spec --bundle "$TEST_TMP/no-such-dir"; }
+
+# ---------------------------------------------------------------------------------------------
+# Hostile bundles: each must fail (or succeed) quickly, in bounded memory, clearly, leaving
+# nothing.
+
+# expect_msg_bug N ERE: the message skiff should print once bug N is fixed (fuzz/BUGS.md);
+# checked only with SKIFF_TEST_KNOWN_BUGS=1, so that the rest of the test still guards today.
+expect_msg_bug() {
+	if [ "${SKIFF_TEST_KNOWN_BUGS:-0}" = 1 ]; then
+		expect_msg "$2"
+	else
+		echo "(not checked: known skiff bug $1 wants /$2/)"
+	fi
+}
+
+# timed_create [MAX_SECONDS=5] [MAX_RSS_MB=200]: create with a short timeout, measuring the
+# runtime's peak memory (GNU time, when installed); fails if either bound is passed.
+timed_create() {
+	local secs="${1:-5}" mb="${2:-200}" t0=$SECONDS rss
+	local tf=()
+	[ -x /usr/bin/time ] && tf=(/usr/bin/time -o "$TEST_TMP/rss" -f %M)
+	status=0
+	SKIFF_TEST_TIMEOUT="$secs" rt_timed "${tf[@]}" create --bundle "$BUNDLE" "$CT" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || status=$?
+	stderr="$(cat "$TEST_TMP/err")"
+	echo "create: status $status after $((SECONDS - t0)) s; stderr: ${stderr:0:500}"
+	[ "$status" -ne 124 ] && [ "$status" -ne 137 ] || {
+		echo "create did not finish within $secs s"
+		return 1
+	}
+	if [ -s "$TEST_TMP/rss" ]; then
+		rss="$(tail -n 1 "$TEST_TMP/rss")"
+		echo "peak RSS ${rss} kB"
+		[ "$rss" -le $((mb * 1024)) ] || {
+			echo "peak RSS above $mb MB"
+			return 1
+		}
+	fi
+}
+
+rt_timed() {
+	local pre=()
+	while [ $# -gt 0 ] && [ "$1" != create ]; do pre+=("$1"); shift; done
+	timeout --kill-after=2 "$SKIFF_TEST_TIMEOUT" "${pre[@]}" "$RUNTIME" --root "$ROOT" "$@"
+}
+
+@test "hostile: config.json is a fifo nobody writes to" {
+	runtime_diverges "runc crun" "opens config.json without checking its type and blocks for ever"
+	[ "${SKIFF_TEST_KNOWN_BUGS:-0}" = 1 ] || [ "$RUNTIME_NAME" != skiff ] || skip "known skiff bug 3 (fuzz/BUGS.md): create blocks in open(2) on the fifo"
+	rm "$BUNDLE/config.json"
+	mkfifo "$BUNDLE/config.json"
+	timed_create 5
+	assert_failed
+	expect_msg 'config\.json.* not a regular file'
+}
+
+@test "hostile: config.json is a symlink to /dev/zero" {
+	rm "$BUNDLE/config.json"
+	ln -s /dev/zero "$BUNDLE/config.json"
+	timed_create 5 200
+	assert_failed
+	expect_msg 'config\.json'
+	expect_msg_bug 5 'config\.json.*(not a regular file|larger than)'
+}
+
+@test "hostile: config.json is a symlink to /dev/urandom" {
+	rm "$BUNDLE/config.json"
+	ln -s /dev/urandom "$BUNDLE/config.json"
+	timed_create 5 200
+	assert_failed
+	expect_msg 'config\.json'
+	expect_msg_bug 5 'config\.json.*(not a regular file|larger than)'
+}
+
+@test "hostile: config.json is a directory" {
+	rm "$BUNDLE/config.json"
+	mkdir "$BUNDLE/config.json"
+	timed_create 5
+	assert_failed
+	expect_msg 'cannot read `[^`]*/config\.json`: Is a directory'
+}
+
+@test "hostile: config.json is a symlink to itself" {
+	rm "$BUNDLE/config.json"
+	ln -s config.json "$BUNDLE/config.json"
+	timed_create 5
+	assert_failed
+	expect_msg 'cannot read `[^`]*/config\.json`: Too many levels of symbolic links'
+}
+
+@test "hostile: config.json of 100 MB (valid JSON, then blanks)" {
+	{
+		cat "$BUNDLE/config.json"
+		head -c 100000000 /dev/zero | tr '\0' ' '
+	} >"$BUNDLE/config.json.new"
+	mv "$BUNDLE/config.json.new" "$BUNDLE/config.json"
+	timed_create 10 200
+	# runc reads it all (it is valid JSON) and runs; skiff stops at 16 MiB. Either is fine: what
+	# matters is bounded time and memory, and a clear message if it fails.
+	if [ "$status" -ne 0 ]; then
+		assert_failed
+		expect_msg 'config\.json'
+		expect_msg_bug 5 'config\.json.*larger than'
+	fi
+}
+
+@test "hostile: a 1 MB annotation (valid, under the size limit) is accepted" {
+	[ "${SKIFF_TEST_KNOWN_BUGS:-0}" = 1 ] || [ "$RUNTIME_NAME" != skiff ] || skip "known skiff bug 6 (fuzz/BUGS.md): 'send to the container process: Message too long'"
+	head -c 1000000 /dev/zero | tr '\0' a >"$TEST_TMP/big"
+	cfg --rawfile big "$TEST_TMP/big" '.annotations = {"big": $big}'
+	timed_create 10 300
+	[ "$status" -eq 0 ]
+	[ "$(rt state "$CT" | jq -r '.annotations.big | length')" = 1000000 ]
+}
+
+@test "hostile: an object of 100000 members (1.5 MB) is parsed in linear time" {
+	[ "${SKIFF_TEST_KNOWN_BUGS:-0}" = 1 ] || [ "$RUNTIME_NAME" != skiff ] || skip "known skiff bug 2 (fuzz/BUGS.md): duplicate-member check is quadratic (about 20 s here)"
+	# An unknown top-level member: ignored by the spec, so create must simply succeed.
+	python3 - "$BUNDLE/config.json" <<-'PY'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["org.example.unknown"] = {"k%d" % i: "v" for i in range(100000)}
+	json.dump(c, open(sys.argv[1], "w"))
+	PY
+	timed_create 5 300
+	[ "$status" -eq 0 ]
+}
+
+@test "hostile: rootfs is a symlink to the host's /" {
+	rm -rf "$BUNDLE/rootfs"
+	ln -s / "$BUNDLE/rootfs"
+	timed_create 5
+	assert_failed
+	expect_msg 'root\.path: "rootfs" goes through a symlink \(it resolves to /\)'
+	[ ! -e /marker ]
+}
+
+@test "hostile: rootfs is a dangling symlink" {
+	rm -rf "$BUNDLE/rootfs"
+	ln -s "$TEST_TMP/nowhere" "$BUNDLE/rootfs"
+	timed_create 5
+	assert_failed
+	expect_msg 'root\.path: "rootfs" does not exist'
+}
+
+@test "hostile: a mount destination under a symlink to a host directory stays in the rootfs" {
+	# mounts.bats has the destination itself as a symlink; here a parent component is one.
+	mkdir "$TEST_TMP/hostdir"
+	rm -rf "$BUNDLE/rootfs/mnt"
+	ln -s "$TEST_TMP/hostdir" "$BUNDLE/rootfs/mnt"
+	cfg '.mounts += [{"destination": "/mnt/sub", "type": "tmpfs", "source": "tmpfs"}]'
+	set_cmd 'echo inside > /mnt/sub/file && test -f /mnt/sub/file'
+	run --separate-stderr rt run --bundle "$BUNDLE" "$CT"
+	echo "status $status; stderr: $stderr"
+	[ "$status" -eq 0 ]
+	# Nothing on the host side: no mount, no file.
+	[ -z "$(ls -A "$TEST_TMP/hostdir")" ]
+	! grep -qF "$TEST_TMP/hostdir" /proc/self/mountinfo
+}
+
+@test "hostile: a mount destination with .. cannot climb out of the rootfs" {
+	mkdir "$TEST_TMP/hostdir"
+	cfg --arg d "/../../../../../..$TEST_TMP/hostdir" '.mounts += [{"destination": $d, "type": "tmpfs", "source": "tmpfs"}]'
+	set_cmd 'exit 0'
+	run --separate-stderr rt run --bundle "$BUNDLE" "$CT"
+	echo "status $status; stderr: $stderr"
+	[ "$status" -eq 0 ]
+	! grep -qF "$TEST_TMP/hostdir " /proc/self/mountinfo
+	[ -z "$(ls -A "$TEST_TMP/hostdir")" ]
+}
+
+@test "hostile: a bundle the caller cannot read (mode 000, no CAP_DAC_OVERRIDE)" {
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) is not installed"
+	chmod 000 "$BUNDLE"
+	on_teardown "chmod 755 '$BUNDLE'"
+	status=0
+	setpriv --inh-caps=-dac_override,-dac_read_search --bounding-set=-dac_override,-dac_read_search \
+		timeout 10 "$RUNTIME" --root "$ROOT" create --bundle "$BUNDLE" "$CT" >"$TEST_TMP/out" 2>"$TEST_TMP/err" </dev/null || status=$?
+	stderr="$(cat "$TEST_TMP/err")"
+	echo "status $status; stderr: $stderr"
+	assert_failed
+	expect_msg 'cannot read `[^`]*/config\.json`: Permission denied'
+}
