@@ -60,12 +60,12 @@ def mark(n, case):
         return "-"
     if c["outcome"] == "fail" and c.get("refused"):
         return "REFUSED"
-    return {"ok": "pass", "fail": "FAIL", "skip": "skip"}[c["outcome"]]
+    return {"ok": "pass", "fail": "FAIL", "skip": "skip", "known": "known"}[c["outcome"]]
 
 def counts(r):
     res = r["results"]
     p = sum(c["outcome"] == "ok" for c in res)
-    f = sum(c["outcome"] == "fail" for c in res)
+    f = sum(c["outcome"] in ("fail", "known") for c in res)
     s = sum(c["outcome"] == "skip" for c in res)
     return p, f, s
 

@@ -176,6 +176,7 @@ public struct Hook: JSONDecodable {
         if let t = r.optional("timeout") {
             let v = try t.int(Int.self)
             if v <= 0 { throw t.fail("must be greater than zero, got \(v)", hint: "the number of seconds before the hook is aborted") }
+            if v > Int(UInt32.max) { throw t.fail("\(v) is out of range (1 to \(UInt32.max) seconds)", hint: "omit timeout to wait for the hook without a limit") }
             timeout = v
         } else {
             timeout = nil

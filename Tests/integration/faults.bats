@@ -126,7 +126,7 @@ tmpfs_at() {
 	ct_create "$CT"
 	assert_failed
 	not_run
-	expect_msg 'linux\.resources\.cpu\.quota: the kernel refused 500 for `[^`]*cpu\.cfs_quota_us`: Invalid argument'
+	expect_msg 'linux\.resources\.cpu\.quota: the kernel refused "?500"? for `[^`]*cpu\.cfs_quota_us`: Invalid argument'
 }
 
 @test "fault: the kernel refuses a cpuset (CPUs this machine does not have)" {
@@ -134,7 +134,7 @@ tmpfs_at() {
 	ct_create "$CT"
 	assert_failed
 	not_run
-	expect_msg 'linux\.resources\.cpu\.cpus: the kernel refused 4096-4097 for `[^`]*cpuset\.cpus`'
+	expect_msg 'linux\.resources\.cpu\.cpus: the kernel refused "?4096-4097"? for `[^`]*cpuset\.cpus`'
 }
 
 @test "fault: a memory limit of one page: the container cannot even be set up" {
