@@ -35,17 +35,23 @@ ctr_() { timeout -k 5 "$CALL_TIMEOUT" ctr -a "$S/containerd/containerd.sock" -n 
 # and Root (= --runc-root).
 ctr_run() { ctr_ run --runc-binary "$RT" --runc-root "$S/ctr-rt" "$@"; }
 
-# Run a command with a terminal on its stdin/stdout/stderr; $TTY_INPUT (if set) is typed into it.
-# The command's exit code is returned (script -e).
+# Run a command with a terminal on its stdin/stdout/stderr (script(1) gives it a pty); after
+# $TTY_DELAY s, $TTY_INPUT (if set) is typed into it. Returns the command's exit code. script's
+# stdin is a fifo held open until the command ends: at EOF, script would end the session.
 with_tty() {
-	if [ -n "${TTY_INPUT:-}" ]; then
-		# Let the container start and reach its prompt before the keys arrive; keep stdin open a
-		# little after them so that script does not send EOF before the command has read them.
-		{ sleep "${TTY_DELAY:-1}"; printf '%s' "$TTY_INPUT"; sleep 3; } |
-			timeout -k 5 "$CALL_TIMEOUT" script -qefc "$*" /dev/null
-	else
-		timeout -k 5 "$CALL_TIMEOUT" script -qefc "$*" /dev/null </dev/null
-	fi
+	local fifo pid rc
+	fifo="$(mktemp -u "$W/tty.XXXXXX")"
+	mkfifo "$fifo" || return 1
+	timeout -k 5 "$CALL_TIMEOUT" script -qefc "$*" /dev/null <"$fifo" &
+	pid=$!
+	exec 9>"$fifo"
+	sleep "${TTY_DELAY:-1}"
+	printf '%s' "${TTY_INPUT:-}" >&9
+	wait "$pid"
+	rc=$?
+	exec 9>&-
+	rm -f "$fifo"
+	return $rc
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -195,7 +195,9 @@ inner() {
 	. "$HERE/env.bash"
 	. "$HERE/scenarios.bash"
 	TAP_N="$TAP_START"
-	mkdir -p "$W/logs" || exit 1
+	mkdir -p "$W/logs" "$W/cwd" || exit 1
+	# conmon leaves a file named "oom" in the podman client's working directory after an OOM kill.
+	cd "$W/cwd" || exit 1
 	setup_namespace >"$W/logs/namespace.log" 2>&1 || {
 		cat "$W/logs/namespace.log" >&2
 		exit 1
@@ -206,6 +208,9 @@ inner() {
 	for name in "${CGROUP_PARENT_DIRS[@]}"; do
 		[ -d "$name" ] && CGROUP_PARENTS_BEFORE+=("$name")
 	done
+
+	trap stop_all EXIT
+	trap 'exit 130' INT TERM
 
 	# Daemons and images: a client whose setup fails gets all its scenarios failed with why.
 	declare -A broken
@@ -235,14 +240,21 @@ inner() {
 		done
 	done
 
-	# Stop everything: containers first, then the daemons (dockerd stops its own containerd).
+	stop_all
+	trap - EXIT
+	check_nothing_left
+}
+
+# Stop everything: containers first, then the daemons (dockerd stops its own containerd). Also
+# run when the battery is interrupted: the daemons would outlive this shell otherwise.
+stop_all() {
+	local client
 	for client in $CLIENTS; do
-		[ -z "${broken[$client]:-}" ] && clean_client "$client"
+		clean_client "$client"
 	done
 	stop_daemon "$S/docker/pid"
 	stop_daemon "$S/containerd/pid"
 	sleep 0.5
-	check_nothing_left
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -259,6 +271,7 @@ ensure_packages() {
 	command -v dockerd >/dev/null && [ -x /usr/bin/docker ] && [ -x /usr/bin/docker-init ] || need+=(docker.io)
 	command -v iptables >/dev/null || need+=(iptables)
 	command -v jq >/dev/null || need+=(jq)
+	command -v curl >/dev/null || need+=(curl)
 	command -v script >/dev/null || need+=(bsdutils)
 	command -v ip >/dev/null || need+=(iproute2)
 	if [ "$BUSYBOX" = /bin/busybox ] && ! dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q 'ok installed'; then
@@ -433,6 +446,7 @@ main() {
 		echo "# work dir kept: $BASE"
 	else
 		rm -rf "$BASE"
+		rmdir "$parent" 2>/dev/null
 	fi
 	echo "$FIRST_SUMMARY"
 	[ "$FIRST_FAILED" -eq 0 ]

@@ -16,11 +16,16 @@ exec: docker podman ctr
 exec_tty: docker podman ctr
 exec_missing: docker podman ctr
 missing_command: docker podman ctr
+missing_in_path: docker podman ctr
 memory: docker podman ctr
 cpus: docker podman ctr
 pids_limit: docker podman
 update: docker podman
+oom: docker podman ctr
 user: docker podman ctr
+hostname_env: docker podman ctr
+ulimit: docker podman
+device: docker podman
 ro_bind: docker podman ctr
 tmpfs: docker podman ctr
 read_only: docker podman ctr
@@ -38,11 +43,17 @@ pid_container: docker podman ctr
 net_none: docker podman ctr
 net_host: docker podman ctr
 net_default: docker podman
+publish: docker podman
+ipc_uts_host: docker podman
+cgroupns: docker podman
+sysctl: docker podman
+userns: podman ctr
 cap_drop_all: docker podman ctr
 cap_add: docker podman ctr
 no_new_privs: docker podman ctr
 seccomp_default: docker podman ctr
 seccomp_custom: docker podman ctr
+privileged: docker podman ctr
 "
 
 # ---------------------------------------------------------------------------------------------
@@ -252,28 +263,46 @@ sc_exec_tty() {
 	expect_eq "exit code" "$rc" 4
 }
 
-# The user must see why: the missing path and the reason, and a non-zero exit code.
+# A command that does not exist: the user sees which one and why, and the client's exit code
+# for "command not found". docker and podman decide it from the runtime's message text: docker
+# run gives 127 if it contains "executable file not found" or "no such file or directory" (else
+# 125; docker exec always 126); podman gives 127 for the same phrases (else 126 for run, 255
+# for exec). ctr just fails.
+expect_not_found() {
+	local what="$1" rc="$2" out="$3" name="$4" want
+	echo "exit code $rc, message: $out"
+	echo "NOTE: rc=$rc: $(echo "$out" | oneline)"
+	[ "$rc" != 0 ] || fail "exit code 0"
+	expect_match message "$out" "$name"
+	case "$CLIENT/$what" in
+	docker/run | podman/run | podman/exec) want=127 ;;
+	docker/exec) want=126 ;;
+	ctr/*) return 0 ;;
+	esac
+	expect_eq "exit code" "$rc" "$want"
+}
+
 sc_exec_missing() {
 	local out rc
 	sleeper t-em
 	out="$(exec_in t-em -- /no/such/cmd 2>&1)"
 	rc=$?
-	echo "exit code $rc, message: $out"
-	[ "$rc" != 0 ] || fail "exit code 0"
-	expect_match message "$out" '/no/such/cmd'
-	expect_match message "$out" '[Nn]o such file|not found'
-	echo "NOTE: rc=$rc: $(echo "$out" | oneline)"
+	expect_not_found exec "$rc" "$out" /no/such/cmd
 }
 
 sc_missing_command() {
 	local out rc
 	out="$(oneshot -- /no/such/cmd 2>&1)"
 	rc=$?
-	echo "exit code $rc, message: $out"
-	[ "$rc" != 0 ] || fail "exit code 0"
-	expect_match message "$out" '/no/such/cmd'
-	expect_match message "$out" '[Nn]o such file|not found'
-	echo "NOTE: rc=$rc: $(echo "$out" | oneline)"
+	expect_not_found run "$rc" "$out" /no/such/cmd
+}
+
+# The same, looked up in PATH.
+sc_missing_in_path() {
+	local out rc
+	out="$(oneshot -- nosuchcmd 2>&1)"
+	rc=$?
+	expect_not_found run "$rc" "$out" nosuchcmd
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -323,6 +352,27 @@ sc_update() {
 	check_limit memory memory.limit_in_bytes 67108864 t-u
 }
 
+# Over the memory limit (swap included): the kernel kills the container, exit code 137, and the
+# client (which watches the cgroup itself) says it was an OOM kill.
+sc_oom() {
+	local out rc
+	case "$CLIENT" in
+	ctr)
+		out="$(oneshot --memory-limit 33554432 -- tail /dev/zero 2>&1)"
+		rc=$?
+		;;
+	*)
+		out="$(c run --name t-oom --memory 32m --memory-swap 32m "$IMG" tail /dev/zero </dev/null 2>&1)"
+		rc=$?
+		# podman 4.3 + conmon 2.1.6 report OOMKilled false here whatever the runtime (conmon
+		# writes its "oom" marker into the client's working directory, not the bundle).
+		[ "$CLIENT" = docker ] && expect_eq OOMKilled "$(c inspect -f '{{.State.OOMKilled}}' t-oom)" true
+		;;
+	esac
+	echo "$out"
+	expect_eq "exit code" "$rc" 137
+}
+
 # ---------------------------------------------------------------------------------------------
 # Process, mounts
 
@@ -337,6 +387,39 @@ sc_user() {
 	*) out="$(oneshot --user 1000:1000 -- id 2>&1)" ;;
 	esac
 	expect_match id "$out" '^uid=1000\(user\) gid=1000\(user\)'
+}
+
+sc_hostname_env() {
+	local out
+	case "$CLIENT" in
+	ctr) set -- --env FOO=bar --cwd /tmp ;; # ctr sets no hostname: the container's is its id
+	*) set -- --hostname box1 --env FOO=bar --workdir /tmp ;;
+	esac
+	out="$(oneshot "$@" -- sh -c 'echo $FOO $(pwd); hostname' 2>&1)"
+	echo "$out"
+	expect_eq "env, cwd" "$(echo "$out" | head -1)" "bar /tmp"
+	[ "$CLIENT" = ctr ] || expect_eq hostname "$(echo "$out" | tail -1)" box1
+}
+
+# --ulimit: process.rlimits. podman's --ulimit replaces its whole default list, so nproc is
+# given too (the default 1048576 is above this machine's hard limit, clients.md pitfall 1).
+sc_ulimit() {
+	local out
+	case "$CLIENT" in
+	podman) set -- --ulimit nofile=512:1024 --ulimit nproc=1024:1024 ;;
+	*) set -- --ulimit nofile=512:1024 ;;
+	esac
+	out="$(oneshot "$@" -- sh -c 'echo $(ulimit -Sn) $(ulimit -Hn)' 2>&1)"
+	expect_eq "nofile soft hard" "$out" "512 1024"
+}
+
+# --device: a device node under another name (linux.devices + the devices cgroup rule).
+sc_device() {
+	local out
+	out="$(oneshot --device /dev/zero:/dev/myzero -- sh -c 'ls -l /dev/myzero; head -c 4 /dev/myzero | wc -c' 2>&1)"
+	echo "$out"
+	expect_match node "$out" '^c.* 1, +5 .*/dev/myzero'
+	expect_eq "bytes read" "$(echo "$out" | tail -1 | tr -d ' ')" 4
 }
 
 sc_ro_bind() {
@@ -613,6 +696,58 @@ sc_net_default() {
 	expect_match "eth0" "$out" 'inet (172\.17|10\.88)\.'
 }
 
+# -p: a port of the container's bridge address published on the host's loopback (docker-proxy
+# and iptables for docker, netavark for podman).
+sc_publish() {
+	local out port=18080
+	detached t-web -p "127.0.0.1:$port:80" -- \
+		sh -c 'mkdir /w && echo hello-http >/w/index.html && exec httpd -f -p 80 -h /w' ||
+		fail "run failed"
+	wait_for 10 sh -c "curl -fsS http://127.0.0.1:$port/ | grep -q hello-http" || {
+		curl -sS -m 2 "http://127.0.0.1:$port/" 2>&1
+		fail "no answer on 127.0.0.1:$port"
+	}
+}
+
+sc_ipc_uts_host() {
+	local out
+	out="$(oneshot --ipc host --uts host -- sh -c 'readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; hostname' 2>&1)"
+	echo "$out"
+	expect_eq "ipc namespace" "$(echo "$out" | sed -n 1p)" "$(readlink /proc/self/ns/ipc)"
+	expect_eq "uts namespace" "$(echo "$out" | sed -n 2p)" "$(readlink /proc/self/ns/uts)"
+	expect_eq hostname "$(echo "$out" | sed -n 3p)" "$(hostname)"
+}
+
+# --cgroupns private: a cgroup namespace rooted at the container's cgroup.
+sc_cgroupns() {
+	local out
+	out="$(oneshot --cgroupns private -- sh -c 'readlink /proc/self/ns/cgroup; grep :memory: /proc/self/cgroup' 2>&1)"
+	echo "$out"
+	[ "$(echo "$out" | head -1)" != "$(readlink /proc/self/ns/cgroup)" ] || fail "in the host's cgroup namespace"
+	expect_match "memory cgroup seen inside" "$(echo "$out" | tail -1)" '^[0-9]+:memory:/$'
+}
+
+# --sysctl: linux.sysctl, written inside the container's network namespace.
+sc_sysctl() {
+	local out
+	out="$(oneshot --network none --sysctl net.ipv4.ip_forward=1 --sysctl net.ipv4.ping_group_range="0 1000" -- \
+		sh -c 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/ping_group_range | tr -s "\t " "  "' 2>&1)"
+	echo "$out"
+	expect_eq "ip_forward, ping_group_range" "$(echo "$out" | tr '\n' ' ')" "1 0 1000 "
+}
+
+# A user namespace: podman --uidmap, ctr --uidmap (the snapshot is chowned for it).
+sc_userns() {
+	local out
+	out="$(oneshot --uidmap 0:200000:65536 --gidmap 0:200000:65536 -- \
+		sh -c 'tr -s " " <"/proc/self/uid_map"; tr -s " " </proc/self/gid_map; id -u; touch /root/f && echo written' 2>&1)"
+	echo "$out"
+	expect_eq uid_map "$(echo "$out" | sed -n 1p)" " 0 200000 65536"
+	expect_eq gid_map "$(echo "$out" | sed -n 2p)" " 0 200000 65536"
+	expect_eq "id -u" "$(echo "$out" | sed -n 3p)" 0
+	expect_eq "write in the rootfs" "$(echo "$out" | sed -n 4p)" written
+}
+
 # ---------------------------------------------------------------------------------------------
 # Security
 
@@ -696,4 +831,22 @@ sc_seccomp_custom() {
 	expect_match touch "$out" '^touched'
 	expect_match mkdir "$out" "mkdir.*Operation not permitted"
 	! echo "$out" | grep -q MADE || fail "mkdir succeeded"
+}
+
+# --privileged: every capability the client knows. docker, podman and ctr list all of them,
+# CAP_SYS_RESOURCE included; where the host's bounding set lacks one (this VM: no
+# CAP_SYS_RESOURCE, clients.md pitfall 1), capset fails with every runtime: a documented skip,
+# provided the runtime failed cleanly (a message, no hang).
+sc_privileged() {
+	local out rc hostbnd
+	hostbnd="$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)"
+	out="$(oneshot --privileged -- grep -E '^Cap(Eff|Bnd):' /proc/self/status 2>&1)"
+	rc=$?
+	echo "exit code $rc: $out"
+	if [ "$rc" != 0 ] && [ $((0x$hostbnd >> 24 & 1)) = 0 ]; then
+		expect_match "error message" "$out" '[Oo]peration not permitted|EPERM'
+		skip "this host's bounding set lacks CAP_SYS_RESOURCE: --privileged cannot work with any runtime ($(echo "$out" | oneline | cut -c1-160))"
+	fi
+	[ "$rc" = 0 ] || fail "exit code $rc"
+	expect_match CapEff "$out" "^CapEff:.$hostbnd"
 }
