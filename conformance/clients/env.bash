@@ -79,14 +79,20 @@ cgroup_file() {
 # Namespaces (inner part of run.sh, inside `unshare --mount --net --propagation slave`)
 
 # Private /run, /dev/shm and cgroup tree: shim sockets, runtime roots, fifos, netns files,
-# podman's locks and IPAM db all vanish with the namespace.
+# podman's locks and IPAM db all vanish with the namespace. The cgroup tree mirrors the host's
+# (hybrid: v1 controllers + cgroup2 on unified) unless HIDE_CGROUP2 is set (pure v1).
 setup_namespace() {
 	mount -t tmpfs -o mode=755 tmpfs /run || return 1
 	mount -t tmpfs -o mode=1777 tmpfs /dev/shm || return 1
 	ip link set lo up || return 1
+	# Unmount the host's cgroup tree here (a slave namespace: the host keeps its own) rather than
+	# cover it: runtimes read /proc/self/mountinfo, where covered mounts would still be listed.
+	umount -R /sys/fs/cgroup || return 1
 	mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup || return 1
-	mkdir -p /sys/fs/cgroup/unified
-	mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified || return 1
+	if [ -z "${HIDE_CGROUP2:-}" ]; then
+		mkdir -p /sys/fs/cgroup/unified
+		mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified || return 1
+	fi
 	mount_cgroup_hierarchies
 }
 

@@ -11,6 +11,9 @@
 #   --clients LIST  comma-separated subset of docker,podman,ctr (default: all three)
 #   --only REGEX    only the scenarios whose name matches REGEX (grep -E)
 #   --keep          keep the work dir (logs, daemon logs, stores) after the run
+#   --hide-cgroup2  do not mount cgroup2 (/sys/fs/cgroup/unified) in the private namespace: the
+#                   clients and runtimes see a pure cgroup v1 host. crun 1.8 refuses this
+#                   machine's hybrid layout while a controller (hugetlb) is left to cgroup2.
 #
 # Output: TAP ("ok N client: scenario"), then a table scenario x runtime, a line per runtime
 # and "N passed, N failed, N skipped" for the first runtime.
@@ -144,6 +147,14 @@ cgroup_parents() {
 	done
 }
 
+# Every directory under the clients' cgroup parents, sorted (for comm).
+cgroup_dirs() {
+	local p
+	for p in "${CGROUP_PARENT_DIRS[@]}"; do
+		[ -d "$p" ] && find "$p" -type d 2>/dev/null
+	done | LC_ALL=C sort
+}
+
 # After the daemons stopped: no process, no container cgroup, no runtime state left.
 check_nothing_left() {
 	local log="$W/logs/all-nothing_left.log" left="" pids p r d
@@ -170,17 +181,18 @@ check_nothing_left() {
 			left+="state dir $d; "
 		done
 	done
-	for p in "${CGROUP_PARENT_DIRS[@]}"; do
-		[ -d "$p" ] || continue
-		# podman keeps conmon in <parent>/conmon: that one is podman's, not the runtime's.
-		for d in $(find "$p" -mindepth 1 -type d ! -path "*/libpod_parent/conmon" 2>/dev/null); do
-			left+="cgroup $d; "
-		done
+	# Container cgroups made during the battery and still there (the parents themselves and
+	# podman's <parent>/conmon are the clients', not the runtime's).
+	cgroup_dirs >"$W/logs/cgroups-after"
+	for d in $(LC_ALL=C comm -13 "$W/logs/cgroups-before" "$W/logs/cgroups-after"); do
+		[[ " ${CGROUP_PARENT_DIRS[*]} " == *" $d "* ]] && continue
+		[[ "$d" == */libpod_parent/conmon ]] && continue
+		left+="cgroup $d; "
 	done
-	# Remove the (empty) parents that were not there before us.
-	for p in "${CGROUP_PARENT_DIRS[@]}"; do
-		[[ " ${CGROUP_PARENTS_BEFORE[*]} " == *" $p "* ]] && continue
-		[ -d "$p" ] && find "$p" -depth -type d -exec rmdir {} \; 2>/dev/null
+	# Remove every cgroup made during the battery (deepest first), so that the next battery
+	# starts clean and the host gets back what it had.
+	for d in $(LC_ALL=C comm -13 "$W/logs/cgroups-before" "$W/logs/cgroups-after" | sort -r); do
+		rmdir "$d" 2>/dev/null || echo "cannot remove $d" >>"$log"
 	done
 	if [ -n "$left" ]; then
 		echo "FAIL: left behind: $left" >>"$log"
@@ -204,10 +216,7 @@ inner() {
 	}
 	mkdir -p "$S"
 	mapfile -t CGROUP_PARENT_DIRS < <(cgroup_parents)
-	CGROUP_PARENTS_BEFORE=()
-	for name in "${CGROUP_PARENT_DIRS[@]}"; do
-		[ -d "$name" ] && CGROUP_PARENTS_BEFORE+=("$name")
-	done
+	cgroup_dirs >"$W/logs/cgroups-before"
 
 	trap stop_all EXIT
 	trap 'exit 130' INT TERM
@@ -382,6 +391,7 @@ main() {
 	local runtimes=() keep="" clients="docker,podman,ctr" i rt name n start
 	MARKDOWN=""
 	ONLY=""
+	HIDE_CGROUP2="${HIDE_CGROUP2:-}"
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--markdown) MARKDOWN="$2"; shift 2 ;;
@@ -391,6 +401,7 @@ main() {
 		--only) ONLY="$2"; shift 2 ;;
 		--only=*) ONLY="${1#*=}"; shift ;;
 		--keep) keep=1; shift ;;
+		--hide-cgroup2) HIDE_CGROUP2=1; shift ;;
 		-h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 		--) shift; runtimes+=("$@"); break ;;
 		-*) die "unknown option $1 (see --help)" ;;
@@ -417,7 +428,7 @@ main() {
 	ensure_packages
 	IMAGE_TAR="$BASE/busybox-image.tar"
 	make_image "$IMAGE_TAR" || die "could not build the test image"
-	export RESULTS IMAGE_TAR ONLY CLIENTS
+	export RESULTS IMAGE_TAR ONLY CLIENTS HIDE_CGROUP2
 
 	RT_NAMES=() RT_PATHS=() RT_SECONDS=()
 	n=0
