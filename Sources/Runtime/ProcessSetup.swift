@@ -151,8 +151,10 @@ enum ProcessSetup {
     /// effective/permitted/inheritable sets, then ambient.
     static func becomeUser(_ process: OCISpec.Process, inUserNS: Bool, setgroupsAllowed: Bool) throws {
         let caps = process.capabilities
-        if let bounding = caps?.bounding {
-            let keep = Set(bounding.compactMap(capValue))
+        // A missing list in a present `capabilities` object is an empty set, as in runc:
+        // docker and podman send `"capabilities": {}` for --cap-drop ALL (Go omits empty lists).
+        if let caps {
+            let keep = Set((caps.bounding ?? []).compactMap(capValue))
             for c in 0..<cap_max_bits() where !keep.contains(c) {
                 if cap_drop_bound(c) != 0 { throw SysError("process.capabilities.bounding: drop capability \(c)") }
             }
@@ -189,7 +191,7 @@ enum ProcessSetup {
             let hint = e == EPERM ? " (a capability outside the bounding set, or one this host does not grant, such as CAP_SYS_RESOURCE here)" : ""
             throw RuntimeError("process.capabilities: cannot apply the capability sets: \(SysError.text(e))\(hint)")
         }
-        if caps.ambient != nil {
+        do {
             cap_reset_ambient()
             for v in raisableAmbient(caps).compactMap(capValue) where cap_set_ambient(v, CAP_SET) != 0 {
                 throw RuntimeError("process.capabilities.ambient: cannot raise capability \(v): \(SysError.text(errno)) (an ambient capability must also be permitted and inheritable)")

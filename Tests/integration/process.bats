@@ -292,3 +292,14 @@ line two" ]
 	wait_status "$CT" stopped
 	[ "$(cat "$CT_OUT")" = after-start ]
 }
+
+@test "capabilities: an empty capabilities object (docker's --cap-drop ALL) means no capabilities at all" {
+	cfg '.process.capabilities = {} | .process.noNewPrivileges = false'
+	set_cmd 'grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status'
+	run --separate-stderr rt run --bundle "$BUNDLE" "$CT"
+	[ "$status" -eq 0 ]
+	echo "$output"
+	for set in CapInh CapPrm CapEff CapBnd CapAmb; do
+		grep -qx "$set:[[:space:]]*0000000000000000" <<<"$output"
+	done
+}
