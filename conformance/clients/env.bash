@@ -197,27 +197,27 @@ load_images() {
 	dk load -q -i "$archive" >/dev/null || return 1
 }
 
-# Remove every container a client knows (between scenarios and at the end).
+# Remove every container a client knows (between scenarios and at the end). Prints what failed.
 clean_client() {
+	local id out
 	case "$1" in
 	docker)
-		local ids
-		ids="$(dk ps -aq 2>/dev/null)"
-		[ -n "$ids" ] && dk rm -f $ids >/dev/null 2>&1
+		for id in $(dk ps -aq 2>/dev/null); do
+			out="$(dk rm -f "$id" 2>&1)" || echo "docker rm -f $id: rc=$? $out"
+		done
 		;;
 	podman)
-		pm rm -af -t 0 >/dev/null 2>&1
+		out="$(pm rm -af -t 0 2>&1)" || echo "podman rm -af: rc=$? $out"
 		;;
 	ctr)
-		local id
 		for id in $(ctr_ tasks ls -q 2>/dev/null); do
 			ctr_ tasks kill -a -s KILL "$id" >/dev/null 2>&1
 		done
 		for id in $(ctr_ tasks ls -q 2>/dev/null); do
-			ctr_ tasks rm -f "$id" >/dev/null 2>&1
+			out="$(ctr_ tasks rm -f "$id" 2>&1)" || echo "ctr tasks rm -f $id: rc=$? $out"
 		done
 		for id in $(ctr_ containers ls -q 2>/dev/null); do
-			ctr_ containers rm "$id" >/dev/null 2>&1
+			out="$(ctr_ containers rm "$id" 2>&1)" || echo "ctr containers rm $id: rc=$? $out"
 		done
 		;;
 	esac

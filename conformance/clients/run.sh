@@ -105,7 +105,11 @@ run_scenario() {
 	*) status=fail ;;
 	esac
 	report "$client" "$name" "$status" $((SECONDS - start)) "$log" "$reason"
-	clean_client "$client"
+	[ $((SECONDS - start)) -ge 15 ] && echo "#   (took $((SECONDS - start)) s)"
+	start=$SECONDS
+	clean_client "$client" >"$log.cleanup" 2>&1
+	[ -s "$log.cleanup" ] && sed 's/^/#   cleanup: /' "$log.cleanup" | cut -c1-300
+	[ $((SECONDS - start)) -ge 15 ] && echo "#   (cleaning up after it took $((SECONDS - start)) s)"
 }
 
 # Pids in this mount namespace other than this shell and its ancestors (daemons, shims, conmon
@@ -259,7 +263,7 @@ inner() {
 stop_all() {
 	local client
 	for client in $CLIENTS; do
-		clean_client "$client"
+		clean_client "$client" >>"$W/logs/stop-all.log" 2>&1
 	done
 	stop_daemon "$S/docker/pid"
 	stop_daemon "$S/containerd/pid"
