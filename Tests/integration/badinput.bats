@@ -117,14 +117,22 @@ TXT() {
 	ct_create "$CT"
 }
 
+# Command-line rows keep their output in files, not pipes: should a runtime accept the row and
+# start a container, the container must not hold a pipe of ours open.
 CLI() {
 	cd "$TEST_TMP" || return 1
-	run --separate-stderr rt "$@" </dev/null
+	status=0
+	rt "$@" </dev/null >"$TEST_TMP/cli.out" 2>"$TEST_TMP/cli.err" || status=$?
+	output="$(cat "$TEST_TMP/cli.out")"
+	stderr="$(cat "$TEST_TMP/cli.err")"
 }
 
 RAWCLI() {
 	cd "$TEST_TMP" || return 1
-	run --separate-stderr timeout --kill-after=5 "${SKIFF_TEST_TIMEOUT:-60}" "$RUNTIME" "$@" </dev/null
+	status=0
+	timeout --kill-after=5 "${SKIFF_TEST_TIMEOUT:-60}" "$RUNTIME" "$@" </dev/null >"$TEST_TMP/cli.out" 2>"$TEST_TMP/cli.err" || status=$?
+	output="$(cat "$TEST_TMP/cli.out")"
+	stderr="$(cat "$TEST_TMP/cli.err")"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -143,7 +151,8 @@ RAWCLI() {
 @test "bad: duplicate top-level key" { bad 1 'not valid JSON: line 1, column 25: duplicate member "ociVersion"' runc,crun TXT '{"ociVersion": "1.0.2", "ociVersion": "1.0.2"}'; }
 @test "bad: duplicate key deep inside (process.user.uid)" { bad 1 'not valid JSON: line 1, column 58: duplicate member "uid"' runc,crun TXT '{"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "uid": 1, "gid": 0}}}'; }
 @test "bad: top level is an array" { bad 1 'config\.json: expected an object, got an array' - TXT '[]'; }
-@test "bad: top level is null" { bad 1 'config\.json: expected an object, got null' - TXT 'null'; }
+# runc 1.1.5 panics here (nil pointer dereference, exit 2).
+@test "bad: top level is null" { bad 1 'config\.json: expected an object, got null' loose=runc TXT 'null'; }
 @test "bad: arrays nested 100000 deep" { bad 1 'not valid JSON: line 1, column [0-9]+: nesting deeper than 512 levels' - TXT "{\"a\": $(printf '[%.0s' $(seq 100000))"; }
 @test "bad: invalid escape \\x" { bad 1 "not valid JSON: line 1, column [0-9]+: invalid escape '\\\\x'" - TXT '{"ociVersion": "1.0.2", "hostname": "\\x41"}'; }
 @test "bad: lone UTF-16 surrogate \\ud800" { bad 1 'not valid JSON: line 1, column [0-9]+: unpaired UTF-16 surrogate' - TXT '{"ociVersion": "1.0.2", "hostname": "\\ud800"}'; }
@@ -155,7 +164,7 @@ RAWCLI() {
 # NUL characters (\u0000) reach C strings, where they end the string: refuse them, as runc does
 # (Go's syscall layer returns EINVAL for a string with a NUL).
 
-@test "bad: \\u0000 in process.args" { bad 1 'process\.args\[3\].*(NUL|\\u0000)' bug=7 J '.process.args = ["sh", "-c", "touch /marker", "x\u0000y"]'; }
+@test "bad: \\u0000 in process.args" { bad 1 'process\.args\[3\].*(NUL|\\u0000)' bug=7,runc J '.process.args = ["sh", "-c", "touch /marker", "x\u0000y"]'; }
 @test "bad: \\u0000 in process.env" { bad 1 'process\.env\[2\].*(NUL|\\u0000)' bug=7 J '.process.env += ["FOO=a\u0000b"] | .process.args = ["sh", "-c", "touch /marker"]'; }
 @test "bad: \\u0000 in process.cwd" { bad 1 'process\.cwd.*(NUL|\\u0000)' bug=7 J '.process.cwd = "/tmp\u0000/x" | .process.args = ["sh", "-c", "touch /marker"]'; }
 @test "bad: \\u0000 in a mount destination" { bad 1 'mounts\[7\]\.destination.*(NUL|\\u0000)' bug=7 J '.mounts += [{"destination": "/mnt\u0000/../../x", "type": "tmpfs", "source": "tmpfs"}] | .process.args = ["sh", "-c", "touch /marker"]'; }
@@ -240,7 +249,7 @@ RAWCLI() {
 
 @test "bad: memory.limit is a string (\"1g\")" { bad 1 'linux\.resources\.memory\.limit: expected an integer, got a string "1g"' - J '.linux.resources.memory = {"limit": "1g"}'; }
 @test "bad: memory.limit 2^63" { bad 1 'linux\.resources\.memory\.limit: 9223372036854775808 is out of range' crun JR '.linux.resources.memory = {"limit": "@RAW@"}' '9223372036854775808'; }
-@test "bad: device rule access rwx" { bad 1 'linux\.resources\.devices\[0\]\.access: invalid access "rwx"' - J '.linux.resources.devices = [{"allow": true, "access": "rwx"}]'; }
+@test "bad: device rule access rwx" { bad 1 'linux\.resources\.devices\[0\]\.access: invalid access "rwx"' runc J '.linux.resources.devices = [{"allow": true, "access": "rwx"}]'; }
 @test "bad: device rule allow is a string" { bad 1 'linux\.resources\.devices\[0\]\.allow: expected true or false, got a string "no"' - J '.linux.resources.devices[0].allow = "no"'; }
 @test "bad: cgroupsPath with .." { bad 1 'linux\.cgroupsPath: "\.\./\.\./escape" must not contain "\.\."' runc,crun J '.linux.cgroupsPath = "../../escape"'; }
 
@@ -283,7 +292,7 @@ RAWCLI() {
 @test "bad: create --pid-file that is a directory" { bad 1 '--pid-file: cannot write `[^`]*/bundle`.*Is a directory' - CLI create --bundle "$BUNDLE" --pid-file "$BUNDLE" "$CT"; }
 @test "bad: create --pid-file \"\"" { bad 1 '--pid-file (needs|must not be empty|: empty)' bug=11,runc CLI create --bundle "$BUNDLE" --pid-file "" "$CT"; }
 @test "bad: create --preserve-fds abc" { bad 1 '--preserve-fds takes a number of fds, not "abc"' - CLI create --bundle "$BUNDLE" --preserve-fds abc "$CT"; }
-@test "bad: create --preserve-fds -1" { bad 1 '--preserve-fds takes a number of fds, not "-1"' - CLI create --bundle "$BUNDLE" --preserve-fds -1 "$CT"; }
+@test "bad: create --preserve-fds -1" { bad 1 '--preserve-fds takes a number of fds, not "-1"' runc CLI create --bundle "$BUNDLE" --preserve-fds -1 "$CT"; }
 @test "bad: create --console-socket with process.terminal false" { bad 1 'process\.terminal: is false, but --console-socket was given' runc,crun CLI create --bundle "$BUNDLE" --console-socket "$TEST_TMP/tty.sock" "$CT"; }
 @test "bad: create ID EXTRA" { bad 1 '`skiff create` takes one argument, got 2' runc,crun CLI create --bundle "$BUNDLE" "$CT" extra; }
 @test "bad: create flags after the id" { bad 1 '`skiff create` takes one argument, got 3' runc,crun CLI create "$CT" --bundle "$BUNDLE"; }
@@ -303,7 +312,7 @@ RAWCLI() {
 @test "bad: run --detach=maybe" { bad 1 'flag --detach of `skiff run` takes true or false, not "maybe"' loose=runc CLI run --detach=maybe --bundle "$BUNDLE" "$CT"; }
 @test "bad: list --format yaml" { bad 1 '--format must be table or json, not "yaml"' - CLI list --format yaml; }
 @test "bad: list EXTRA" { bad 1 '`skiff list` takes no arguments' runc,crun CLI list extra; }
-@test "bad: exec ID without a command" { bad 1 '`skiff exec` needs a command to run, or --process FILE' - CLI exec "nosuch-$UNIQ"; }
+@test "bad: exec ID without a command" { bad 1 '`skiff exec` needs a command to run, or --process FILE' loose=runc CLI exec "nosuch-$UNIQ"; }
 @test "bad: ps without an id" { bad 1 '`skiff ps` needs a container id' - CLI ps; }
 @test "bad: spec --bundle of a missing directory" { bad 1 'bundle .*/no-such-dir is not a directory' - CLI spec --bundle "$TEST_TMP/no-such-dir"; }
 
