@@ -194,6 +194,7 @@ hang_hook() {
 }
 
 @test "fault: a hanging startContainer hook fails start within 3 s; the program never runs" {
+	runtime_diverges runc "runc 1.1.5: start returns 0 when a startContainer hook times out"
 	# startContainer hooks run in the container: the script is in the rootfs (busybox sh).
 	mkdir -p "$BUNDLE/rootfs/hooks"
 	printf '#!/bin/sh\ntrap "" TERM\nexec sleep 30\n' >"$BUNDLE/rootfs/hooks/hang.sh"
@@ -244,8 +245,9 @@ hang_hook() {
 }
 
 @test "fault: a timed-out hook's own children are killed too" {
+	runtime_diverges runc "runc 1.1.5 hangs until the child exits: it waits for EOF on the hook's stdout, which the child holds"
 	# The hook's shell is killed at the timeout; the sleep it started must not outlive it
-	# (runc 1.1.5 leaves nothing here).
+	# (runc 1.1.5 instead waits for the child: see the divergence).
 	p="$(hook spawn.sh "sleep 60 & echo \$! > '$TEST_TMP/child.pid'; wait")"
 	cfg --arg p "$p" '.hooks.createRuntime = [{"path": $p, "timeout": 1}]'
 	ct_create "$CT"
@@ -278,6 +280,7 @@ hang_hook() {
 # The runtime killed half-way, a damaged state
 
 @test "fault: create killed (SIGKILL) during a hook: delete --force leaves nothing" {
+	runtime_diverges runc "runc 1.1.5 does not list the half-created container and leaves its cgroups too"
 	p="$(hook wait.sh "echo \$\$ > '$TEST_TMP/hook.pid'; exec sleep 30")"
 	cfg --arg p "$p" '.hooks.createRuntime = [{"path": $p}]'
 	"$RUNTIME" --root "$ROOT" create --bundle "$BUNDLE" "$CT" </dev/null >"$TEST_TMP/out" 2>&1 &
@@ -298,6 +301,7 @@ hang_hook() {
 }
 
 @test "fault: a damaged state.json: state says so, delete --force still removes the container" {
+	runtime_diverges runc "runc 1.1.5: delete --force fails ('unexpected EOF') and leaves everything"
 	ct_create "$CT"
 	[ "$status" -eq 0 ]
 	pid="$(ct_pid "$CT")"
