@@ -46,6 +46,7 @@ public struct Cgroup {
         for (n, dir) in dirs.enumerated() {
             let root = n < layout.v1.count ? layout.v1[n].mountPoint : layout.unified!
             guard CgroupLayout.isCgroupFS(root) else {
+                destroy()
                 throw SysError("cgroup hierarchy \(q(root)) is not a cgroup filesystem", errno: ENOTDIR)
             }
             var missing: [String] = []

@@ -106,13 +106,4 @@ public enum DeviceFilter {
         }
         for id in old.prefix(max(0, Int(n))) { _ = skiff_bpf_detach_device_filter(dfd, id) }
     }
-
-    /// How many device programs are attached to a cgroup directory (tests, `features`).
-    public static func attachedCount(cgroupDir: String) -> Int {
-        let dfd = skiff_open(cgroupDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
-        guard dfd >= 0 else { return 0 }
-        defer { close(dfd) }
-        var ids = [UInt32](repeating: 0, count: 64)
-        return max(0, Int(skiff_bpf_query_device_filters(dfd, &ids, UInt32(ids.count))))
-    }
 }

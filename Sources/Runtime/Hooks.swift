@@ -66,7 +66,7 @@ enum Hooks {
         close(inPipe[1])
 
         var output: [UInt8] = []
-        let deadline = hook.timeout.map { Clock.monotonicNanos() &+ UInt64(min(Int64($0), 1 << 32)) * 1_000_000_000 }
+        let deadline = hook.timeout.map { Clock.monotonicNanos() + UInt64($0) * 1_000_000_000 } // at most 2^32 s (Hook.init)
         func remainingMs() -> Int32 {
             guard let deadline else { return -1 }
             let now = Clock.monotonicNanos()

@@ -253,3 +253,14 @@ running() {
 	[ "$status" -eq 0 ]
 	[ "$output" = 500 ]
 }
+
+@test "exec: process.execCPUAffinity.final pins the exec'd process" {
+	[ "$(nproc)" -ge 2 ] || skip "needs two CPUs"
+	runtime_diverges "runc crun" "execCPUAffinity is new in runtime-spec 1.3"
+	running
+	jq '.process | .args = ["grep", "Cpus_allowed_list", "/proc/self/status"] | .execCPUAffinity = {"initial": "0", "final": "1"}' \
+		"$BUNDLE/config.json" >"$TEST_TMP/process.json"
+	run --separate-stderr rt exec --process "$TEST_TMP/process.json" "$CT"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ Cpus_allowed_list:[[:space:]]+1$ ]]
+}

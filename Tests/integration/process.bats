@@ -303,3 +303,20 @@ line two" ]
 		grep -qx "$set:[[:space:]]*0000000000000000" <<<"$output"
 	done
 }
+
+@test "linux.memoryPolicy: the container's memory is interleaved on the given nodes" {
+	runtime_diverges "runc crun" "memoryPolicy is new in runtime-spec 1.3"
+	cfg '.linux.memoryPolicy = {"mode": "MPOL_INTERLEAVE", "nodes": "0"}'
+	set_cmd 'head -n 1 /proc/self/numa_maps'
+	run --separate-stderr rt run --bundle "$BUNDLE" "$CT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" interleave:0 "* ]]
+}
+
+@test "linux.memoryPolicy: a node the host does not have is an error naming the field; nothing is left" {
+	runtime_diverges "runc crun" "memoryPolicy is new in runtime-spec 1.3"
+	cfg '.linux.memoryPolicy = {"mode": "MPOL_BIND", "nodes": "63"}'
+	ct_create "$CT"
+	assert_failed
+	expect_msg 'linux\.memoryPolicy: the kernel refused MPOL_BIND on nodes 63'
+}
