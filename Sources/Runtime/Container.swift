@@ -69,6 +69,9 @@ public enum Container {
         } else if status != .paused {
             throw RuntimeError("cannot resume container \(JSON.quoted(id)): it is not paused (it is \(status.rawValue))")
         }
+        if state.cgroupCreated.isEmpty && !state.cgroup.dirs.contains(where: { Files.isDirectory($0) }) {
+            throw RuntimeError("cannot \(paused ? "pause" : "resume") container \(JSON.quoted(id)): it has no cgroup (a rootless container whose user may not create one); pause needs the freezer of a cgroup")
+        }
         do { try state.cgroup.setFrozen(paused) } catch {
             throw RuntimeError("cannot \(paused ? "pause" : "resume") container \(JSON.quoted(id)): \(error)")
         }

@@ -130,9 +130,11 @@ public enum Exec {
         if stage1 < 0 { throw SysError("fork") }
         var pid: pid_t = 0
         do {
-            do { try cg.add(pid: stage1) } catch let e as SysError {
+            // A rootless container may have no cgroup (the user could not create it).
+            let noCgroup = geteuid() != 0 && state.cgroupCreated.isEmpty && !cg.dirs.contains { Files.isDirectory($0) }
+            if !noCgroup { do { try cg.add(pid: stage1) } catch let e as SysError {
                 throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): \(e)")
-            }
+            } }
             try parentEnd.send(.go)
             guard case .initPid(let p)? = try parentEnd.receive() else {
                 throw RuntimeError("exec: the process exited during setup")

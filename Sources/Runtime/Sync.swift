@@ -29,6 +29,9 @@ enum SyncMessage: Equatable {
     /// child -> parent: the seccomp notify fd comes with this message (SCM_RIGHTS); the parent
     /// hands it to linux.seccomp.listenerPath, which the container cannot reach.
     case seccompFD
+    /// parent -> stage 1: the detached idmapped mount for mounts[N] comes with this message
+    /// (SCM_RIGHTS); the container's init attaches it.
+    case mountFD(Int32)
 
     var bytes: [UInt8] {
         switch self {
@@ -43,6 +46,7 @@ enum SyncMessage: Equatable {
         case .error(let s): return [9] + Array(s.utf8.prefix(60000))
         case .hookFailed(let s): return [10] + Array(s.utf8.prefix(60000))
         case .seccompFD: return [11]
+        case .mountFD(let i): return [12] + withUnsafeBytes(of: i.littleEndian) { Array($0) }
         }
     }
 
@@ -65,6 +69,11 @@ enum SyncMessage: Equatable {
         case 9: self = .error(String(decoding: payload, as: UTF8.self))
         case 10: self = .hookFailed(String(decoding: payload, as: UTF8.self))
         case 11: self = .seccompFD
+        case 12:
+            guard payload.count == 4 else { return nil }
+            var v: Int32 = 0
+            withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: payload) }
+            self = .mountFD(Int32(littleEndian: v))
         default: return nil
         }
     }
