@@ -132,6 +132,9 @@ public enum Exec {
         do {
             // A rootless container may have no cgroup (the user could not create it).
             let noCgroup = geteuid() != 0 && state.cgroupCreated.isEmpty && !cg.dirs.contains { Files.isDirectory($0) }
+            if noCgroup, let sub = o.subCgroup, !sub.isEmpty {
+                throw RuntimeError("--cgroup: container \(JSON.quoted(o.id)) has no cgroup (a rootless container whose user may not create one)")
+            }
             if !noCgroup { do { try cg.add(pid: stage1) } catch let e as SysError {
                 throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): \(e)")
             } }

@@ -167,7 +167,12 @@ enum IdmappedMounts {
         }
         let treeFlags = SKIFF_OPEN_TREE_CLONE | UInt32(O_CLOEXEC) | (opts.recursiveBind ? SKIFF_AT_RECURSIVE : 0)
         let tree = skiff_open_tree(AT_FDCWD, source, treeFlags)
-        if tree < 0 { throw SysError("\(what): open_tree") }
+        if tree < 0 {
+            if errno == EPERM && geteuid() != 0 {
+                throw RuntimeError("\(what): not permitted as an unprivileged user (open_tree: \(SysError.text(errno))); idmapped bind mounts of host filesystems need root on the host")
+            }
+            throw SysError("\(what): open_tree")
+        }
         var nsFD = containerUserNS
         var ownNS = false
         do {

@@ -220,3 +220,29 @@ no_cgroup_for() {
 	[ "$status" -eq 0 ]
 	[ "$output" = ok ]
 }
+
+@test "rootless: an idmapped bind mount needs root on the host: a clear error naming mounts[N], nothing left" {
+	runtime_diverges runc "runc 1.1.5 has no idmapped mounts (added in runc 1.2)"
+	mkdir -m 755 "$TEST_TMP/src"
+	cfg --arg src "$TEST_TMP/src" '.mounts += [{"destination": "/mnt", "type": "bind", "source": $src, "options": ["rbind", "idmap"]}]'
+	n="$(jq '.mounts | length - 1' "$BUNDLE/config.json")"
+	set_cmd 'true'
+	run --separate-stderr urt run --bundle "$BUNDLE" "$CT" </dev/null
+	echo "status $status; stderr: $stderr"
+	assert_failed
+	expect_msg "mounts\\[$n\\]: idmapped mount of .* need root on the host"
+	[ -z "$(ls -A "$ROOT" 2>/dev/null)" ]
+}
+
+@test "rootless: pause of a container without a cgroup is refused with the reason" {
+	set_cmd 'exec sleep 100'
+	ucreate "$CT"
+	[ "$status" -eq 0 ]
+	run --separate-stderr urt pause "$CT"
+	echo "status $status; stderr: $stderr"
+	assert_failed
+	expect_msg 'cannot pause container .*: it has no cgroup'
+	[ "$(urt state "$CT" | jq -r .status)" = created ]
+	run urt delete --force "$CT"
+	[ "$status" -eq 0 ]
+}
