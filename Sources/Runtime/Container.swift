@@ -69,7 +69,7 @@ public enum Container {
         } else if status != .paused {
             throw RuntimeError("cannot resume container \(JSON.quoted(id)): it is not paused (it is \(status.rawValue))")
         }
-        if state.cgroupCreated.isEmpty && !state.cgroup.dirs.contains(where: { Files.isDirectory($0) }) {
+        if state.hasNoCgroup {
             throw RuntimeError("cannot \(paused ? "pause" : "resume") container \(JSON.quoted(id)): it has no cgroup (a rootless container whose user may not create one); pause needs the freezer of a cgroup")
         }
         do { try state.cgroup.setFrozen(paused) } catch {
@@ -79,8 +79,7 @@ public enum Container {
 
     /// Every process of the container (from its cgroup).
     public static func pids(_ id: String, store: StateStore) throws -> [pid_t] {
-        let state = try store.load(id)
-        return state.cgroup.pids()
+        return try store.load(id).processes()
     }
 
     /// `kill`: a signal to the init process, or with `all` to every process of the container.

@@ -131,7 +131,7 @@ public enum Exec {
         var pid: pid_t = 0
         do {
             // A rootless container may have no cgroup (the user could not create it).
-            let noCgroup = geteuid() != 0 && state.cgroupCreated.isEmpty && !cg.dirs.contains { Files.isDirectory($0) }
+            let noCgroup = state.hasNoCgroup
             if noCgroup, let sub = o.subCgroup, !sub.isEmpty {
                 throw RuntimeError("--cgroup: container \(JSON.quoted(o.id)) has no cgroup (a rootless container whose user may not create one)")
             }

@@ -275,3 +275,23 @@ public enum Rootless {
         Files.readIfPresent("/proc/self/setgroups")?.hasPrefix("deny") != true
     }
 }
+
+extension ContainerState {
+    /// A rootless container whose user could not create its cgroup: nothing of it exists.
+    public var hasNoCgroup: Bool {
+        cgroupCreated.isEmpty && !cgroup.dirs.contains { Files.isDirectory($0) }
+    }
+
+    /// The container's processes: those of its cgroup; without a cgroup (rootless), those in
+    /// the pid namespace of its init.
+    public func processes() -> [pid_t] {
+        guard hasNoCgroup else { return cgroup.pids() }
+        guard pid > 0, Proc.isAlive(pid, startTime: startTime), let ns = Files.stat("/proc/\(pid)/ns/pid") else { return [] }
+        // Sharing skiff's own pid namespace, a container's processes cannot be told apart.
+        if let o = Files.stat("/proc/self/ns/pid"), o.st_ino == ns.st_ino && o.st_dev == ns.st_dev { return [pid] }
+        return Files.list("/proc").compactMap { pid_t($0) }.filter { p in
+            guard let s = Files.stat("/proc/\(p)/ns/pid") else { return false }
+            return s.st_ino == ns.st_ino && s.st_dev == ns.st_dev
+        }.sorted()
+    }
+}

@@ -246,3 +246,24 @@ no_cgroup_for() {
 	run urt delete --force "$CT"
 	[ "$status" -eq 0 ]
 }
+
+@test "rootless: ps lists the processes of a container without a cgroup (its pid namespace); update is refused" {
+	runtime_diverges runc "runc 1.1.5's ps fails without a cgroup (unable to get all container pids: lstat : no such file or directory)"
+	set_cmd 'sleep 100 & exec sleep 101'
+	ucreate "$CT"
+	[ "$status" -eq 0 ]
+	run urt start "$CT"
+	[ "$status" -eq 0 ]
+	pid="$(urt state "$CT" | jq -r .pid)"
+	for i in $(seq 50); do [ "$(urt ps --format json "$CT" | jq length)" = 2 ] && break; sleep 0.1; done
+	run --separate-stderr urt ps --format json "$CT"
+	echo "ps: $status $output $stderr"
+	[ "$status" -eq 0 ]
+	jq -e --argjson p "$pid" 'length == 2 and index($p) != null' <<<"$output"
+	run --separate-stderr urt update --pids-limit 10 "$CT"
+	echo "update: $status $stderr"
+	assert_failed
+	expect_msg 'cannot update container .*: it has no cgroup'
+	run urt delete --force "$CT"
+	[ "$status" -eq 0 ]
+}
