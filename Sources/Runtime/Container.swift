@@ -95,7 +95,9 @@ public enum Container {
             }
             throw RuntimeError("cannot kill container \(JSON.quoted(id)): container not running")
         }
-        if all {
+        if all && state.hasNoCgroup {
+            for p in state.processes() where p != state.pid { Glibc.kill(p, signal) }
+        } else if all {
             let cg = Cgroup(path: state.cgroupPath, created: state.cgroupCreated)
             cg.signalAll(signal)
         }

@@ -232,7 +232,11 @@ public enum Lifecycle {
                 if !limits.isEmpty {
                     throw RuntimeError("linux.resources: \(limits.joined(separator: ", ")) limits need a cgroup, and this unprivileged user may not create \(q(config.cgroupPath)) (\(e)); remove linux.resources (as `skiff spec --rootless` does) or delegate a cgroup to the user and set linux.cgroupsPath inside it")
                 }
-                Log.debug("rootless: no cgroup for the container (\(e))")
+                if let p = config.spec.linux?.cgroupsPath, !p.isEmpty {
+                    Log.warn("linux.cgroupsPath: \(JSON.quoted(p)) not used: this unprivileged user may not create it (\(e)); the container runs without a cgroup")
+                } else {
+                    Log.debug("rootless: no cgroup for the container (\(e))")
+                }
                 return false
             }
         }

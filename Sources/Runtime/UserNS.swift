@@ -290,8 +290,8 @@ extension ContainerState {
         // Sharing skiff's own pid namespace, a container's processes cannot be told apart.
         if let o = Files.stat("/proc/self/ns/pid"), o.st_ino == ns.st_ino && o.st_dev == ns.st_dev { return [pid] }
         return Files.list("/proc").compactMap { pid_t($0) }.filter { p in
-            guard let s = Files.stat("/proc/\(p)/ns/pid") else { return false }
-            return s.st_ino == ns.st_ino && s.st_dev == ns.st_dev
+            guard let s = Files.stat("/proc/\(p)/ns/pid"), s.st_ino == ns.st_ino && s.st_dev == ns.st_dev else { return false }
+            return Proc.state(p) != "Z"  // as cgroup.procs, which drops exited ones
         }.sorted()
     }
 }

@@ -260,6 +260,11 @@ no_cgroup_for() {
 	echo "ps: $status $output $stderr"
 	[ "$status" -eq 0 ]
 	jq -e --argjson p "$pid" 'length == 2 and index($p) != null' <<<"$output"
+	# kill --all reaches the other process too (SIGTERM: pid 1 of the namespace ignores it).
+	run urt kill --all "$CT" TERM
+	[ "$status" -eq 0 ]
+	for i in $(seq 50); do [ "$(urt ps --format json "$CT" | jq length)" = 1 ] && break; sleep 0.1; done
+	[ "$(urt ps --format json "$CT")" = "[$pid]" ]
 	run --separate-stderr urt update --pids-limit 10 "$CT"
 	echo "update: $status $stderr"
 	assert_failed
