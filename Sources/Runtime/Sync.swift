@@ -130,7 +130,16 @@ struct SyncChannel {
     func receiveWithFD() throws -> (message: SyncMessage?, fd: Int32) {
         var buf = [UInt8](repeating: 0, count: 65536)
         var passed: Int32 = -1
-        var n = try sys("receive from the container process") { skiff_recv_fd(fd, &passed, &buf, buf.count) }
+        // A peer that exits with our last message unread leaves ECONNRESET pending, which the
+        // kernel reports before the messages it sent (its `.error`): that read consumes the
+        // pending error, and the next one returns them.
+        var resets = 0
+        var n = skiff_recv_fd(fd, &passed, &buf, buf.count)
+        while n < 0 && errno == ECONNRESET && resets < 2 {
+            resets += 1
+            n = skiff_recv_fd(fd, &passed, &buf, buf.count)
+        }
+        if n < 0 { throw SysError("receive from the container process") }
         if n == 0 { return (nil, -1) }
         if buf[0] == SyncChannel.more || buf[0] == SyncChannel.last {
             // A message in several packets: collect them up to the last one.
