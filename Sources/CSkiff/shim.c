@@ -114,6 +114,7 @@ int skiff_open(const char *path, int flags, unsigned int mode) { return open(pat
 int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode) { return openat(dirfd, path, flags, mode); }
 
 pid_t skiff_fork(void) { return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); }
+pid_t skiff_fork_userns(void) { return (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0); }
 pid_t skiff_fork_sibling(void) { return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0); }
 
 int skiff_wifexited(int status) { return WIFEXITED(status); }
@@ -191,7 +192,9 @@ const uint64_t SKIFF_MOUNT_ATTR_RDONLY = MOUNT_ATTR_RDONLY, SKIFF_MOUNT_ATTR_NOS
     SKIFF_MOUNT_ATTR__ATIME = MOUNT_ATTR__ATIME, SKIFF_MOUNT_ATTR_RELATIME = MOUNT_ATTR_RELATIME,
     SKIFF_MOUNT_ATTR_NOATIME = MOUNT_ATTR_NOATIME, SKIFF_MOUNT_ATTR_STRICTATIME = MOUNT_ATTR_STRICTATIME,
     SKIFF_MOUNT_ATTR_NODIRATIME = MOUNT_ATTR_NODIRATIME, SKIFF_MOUNT_ATTR_NOSYMFOLLOW = MOUNT_ATTR_NOSYMFOLLOW;
-const unsigned int SKIFF_AT_RECURSIVE = AT_RECURSIVE;
+const unsigned int SKIFF_AT_RECURSIVE = AT_RECURSIVE, SKIFF_OPEN_TREE_CLONE = OPEN_TREE_CLONE,
+    SKIFF_MOVE_MOUNT_F_EMPTY_PATH = MOVE_MOUNT_F_EMPTY_PATH, SKIFF_MOVE_MOUNT_T_EMPTY_PATH = MOVE_MOUNT_T_EMPTY_PATH;
+const uint64_t SKIFF_MOUNT_ATTR_IDMAP = MOUNT_ATTR_IDMAP;
 const uint64_t SKIFF_RESOLVE_IN_ROOT = RESOLVE_IN_ROOT, SKIFF_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS,
     SKIFF_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS, SKIFF_RESOLVE_BENEATH = RESOLVE_BENEATH,
     SKIFF_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;

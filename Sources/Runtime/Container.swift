@@ -80,6 +80,9 @@ public enum Container {
         } else if status != .paused {
             throw RuntimeError("cannot resume container \(JSON.quoted(id)): it is not paused (it is \(status.rawValue))")
         }
+        if state.hasNoCgroup {
+            throw RuntimeError("cannot \(paused ? "pause" : "resume") container \(JSON.quoted(id)): it has no cgroup (a rootless container whose user may not create one); pause needs the freezer of a cgroup")
+        }
         do { try state.cgroup.setFrozen(paused) } catch {
             throw RuntimeError("cannot \(paused ? "pause" : "resume") container \(JSON.quoted(id)): \(error)")
         }
@@ -87,8 +90,7 @@ public enum Container {
 
     /// Every process of the container (from its cgroup).
     public static func pids(_ id: String, store: StateStore) throws -> [pid_t] {
-        let state = try store.load(id)
-        return state.cgroup.pids()
+        return try store.load(id).processes()
     }
 
     /// `kill`: a signal to the init process, or with `all` to every process of the container.
@@ -108,7 +110,9 @@ public enum Container {
             }
             throw RuntimeError("cannot kill container \(JSON.quoted(id)): container not running")
         }
-        if all {
+        if all && state.hasNoCgroup {
+            for p in state.processes() where p != state.pid { Glibc.kill(p, signal) }
+        } else if all {
             let cg = Cgroup(path: state.cgroupPath, created: state.cgroupCreated)
             cg.signalAll(signal)
         }

@@ -18,6 +18,9 @@ public struct CreateOptions {
     public var relayTerminal = false
     /// Variables added to process.env (LISTEN_FDS and LISTEN_PID for socket activation).
     public var extraEnv: [String] = []
+    /// Rootless mode (euid != 0, or `--rootless true`): a cgroup the user may not create is
+    /// skipped instead of an error, and device rules are not applied.
+    public var rootless = geteuid() != 0
 
     public init(id: String, bundle: String) {
         self.id = id

@@ -131,9 +131,14 @@ public enum Exec {
         Fault.point("exec.forked")
         var pid: pid_t = 0
         do {
-            do { try cg.add(pid: stage1) } catch let e as SysError {
-                throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): \(e)")
+            // A rootless container may have no cgroup (the user could not create it).
+            let noCgroup = state.hasNoCgroup
+            if noCgroup, let sub = o.subCgroup, !sub.isEmpty {
+                throw RuntimeError("--cgroup: container \(JSON.quoted(o.id)) has no cgroup (a rootless container whose user may not create one)")
             }
+            if !noCgroup { do { try cg.add(pid: stage1) } catch let e as SysError {
+                throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): \(e)")
+            } }
             try parentEnd.send(.go)
             guard case .initPid(let p)? = try parentEnd.receive() else {
                 throw RuntimeError("exec: the process exited during setup")

@@ -9,8 +9,10 @@ enum Init {
     /// Stage 1: enters the namespaces. Joins the ones given by path, creates the user namespace
     /// (the parent writes its maps), then unshares the rest and forks the init process, which is
     /// pid 1 of a new pid namespace and the first process of a new time namespace.
-    static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32, consoleFD: Int32) -> Never {
+    static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32, consoleFD: Int32,
+                       mountFDs: [Int: Int32]) -> Never {
         StateStore.closeHeldLocks() // the init must not keep the container locked after create
+        var mountFDs = mountFDs
         do {
             Fault.point("init.stage1")
             try channel.expect(.go, during: "setup")
@@ -20,7 +22,17 @@ enum Init {
             if plan.isNew(.user) {
                 try sys("create the user namespace (unshare CLONE_NEWUSER)") { skiff_unshare(SKIFF_CLONE_NEWUSER) }
                 try channel.send(.needMappings)
-                try channel.expect(.mappingsDone, during: "user namespace setup")
+                // Then the idmapped mounts (if any), then mappingsDone.
+                waiting: while true {
+                    let (msg, fd) = try channel.receiveWithFD()
+                    switch msg {
+                    case .mountFD(let i)? where fd >= 0: mountFDs[Int(i)] = fd
+                    case .mappingsDone?: break waiting
+                    case .error(let text)?: throw RuntimeError(text)
+                    case nil: throw RuntimeError("the container process exited during user namespace setup")
+                    case let other?: throw RuntimeError("unexpected message \(other) from the container process during user namespace setup")
+                    }
+                }
                 try NamespacePlan.becomeRoot(what: "linux.uidMappings")
             }
             var flags: Int32 = 0
@@ -38,7 +50,8 @@ enum Init {
                 }
             }
             let pid = skiff_fork_sibling()
-            if pid == 0 { initProcess(config: config, channel: channel, listenFD: listenFD, consoleFD: consoleFD) }
+            if pid == 0 { initProcess(config: config, channel: channel, listenFD: listenFD, consoleFD: consoleFD, mountFDs: mountFDs) }
+            for (_, fd) in mountFDs { close(fd) }
             if pid < 0 { throw SysError("fork the container's init process") }
             try channel.send(.initPid(pid))
             _exit(0)
@@ -50,13 +63,14 @@ enum Init {
 
     /// The container's init: builds the rootfs, applies the container settings, reports ready,
     /// waits for `start`, then becomes the user program.
-    static func initProcess(config: ContainerConfig, channel: SyncChannel, listenFD: Int32, consoleFD: Int32) -> Never {
+    static func initProcess(config: ContainerConfig, channel: SyncChannel, listenFD: Int32, consoleFD: Int32, mountFDs: [Int: Int32]) -> Never {
         var stateJSON = ""
         do {
             setsid()
             // A joined mount namespace is used as it is: setns already made its root ours.
             let ownMounts = !config.plan.join.contains { $0.type == .mount }
             var rootfs = Rootfs(config: config)
+            rootfs.mountFDs = mountFDs
             if ownMounts { try rootfs.prepare() }
             var slave: Int32 = -1
             if config.process.terminal {

@@ -161,7 +161,10 @@ enum ProcessSetup {
         }
         if caps != nil { try sys("prctl(PR_SET_KEEPCAPS)") { skiff_prctl(SKIFF_PR_SET_KEEPCAPS, 1, 0, 0, 0) } }
         let u = process.user
-        if setgroupsAllowed {
+        if setgroupsAllowed && !Rootless.setgroupsAllowed && !u.additionalGids.isEmpty {
+            throw RuntimeError("process.user.additionalGids: setgroups is denied in this user namespace (its gid_map was written without newgidmap, by an unprivileged user), so \(u.additionalGids) cannot be set; install newgidmap (package uidmap) with ranges in /etc/subgid, or remove additionalGids")
+        }
+        if setgroupsAllowed && Rootless.setgroupsAllowed {
             let groups = u.additionalGids.map { gid_t($0) }
             if setgroups(groups.count, groups) != 0 {
                 throw SysError("process.user.additionalGids: setgroups \(u.additionalGids)")

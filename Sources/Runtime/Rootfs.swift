@@ -15,6 +15,8 @@ struct Rootfs {
     let root: String
     let config: ContainerConfig
     var rootFD: Int32 = -1
+    /// Detached idmapped mounts made by the parent, by mount index (IdmappedMounts).
+    var mountFDs: [Int: Int32] = [:]
 
     init(config: ContainerConfig) {
         self.config = config
@@ -165,7 +167,16 @@ struct Rootfs {
         let target = Rootfs.fdPath(dfd)
 
         if isBind {
-            try mount(source, target, nil, SKIFF_MS_BIND | (opts.recursiveBind ? SKIFF_MS_REC : 0), nil, what: what)
+            if let tree = mountFDs[i] {
+                // An idmapped mount: attach the parent's detached copy of the source.
+                mountFDs[i] = nil
+                defer { close(tree) }
+                let flags = SKIFF_MOVE_MOUNT_F_EMPTY_PATH | SKIFF_MOVE_MOUNT_T_EMPTY_PATH
+                if skiff_move_mount(tree, "", dfd, "", flags) != 0 { throw SysError("\(what): attach the idmapped mount (move_mount)") }
+            } else {
+                if IdmappedMounts.isIdmapped(m) { throw RuntimeError("\(what): the idmapped mount was not prepared") }
+                try mount(source, target, nil, SKIFF_MS_BIND | (opts.recursiveBind ? SKIFF_MS_REC : 0), nil, what: what)
+            }
             let extra = opts.flags & ~(SKIFF_MS_BIND | SKIFF_MS_REC | SKIFF_MS_REMOUNT)
             if extra != 0 || opts.clear != 0 {
                 // Flags of a bind mount apply on a remount of the new mount.
@@ -266,7 +277,7 @@ struct Rootfs {
             if fresh {
                 try mount("cgroup2", Rootfs.fdPath(dfd), "cgroup2", flags, nil, what: what)
             } else {
-                try bindRemount(unified + config.cgroupPath, m.destination, flags: flags, what: what)
+                try bindRemount(unified + cgroupPath(unified, name: "unified"), m.destination, flags: flags, what: what)
             }
             return
         }
@@ -283,7 +294,7 @@ struct Rootfs {
                 try mount("cgroup", Rootfs.fdPath(sfd), s.fsType, flags, s.data, what: "\(what): \(s.name)")
             } else {
                 close(try resolve(base + s.name, create: .directory, what: what))
-                try bindRemount(s.host + config.cgroupPath, base + s.name, flags: flags, what: "\(what): \(s.name)")
+                try bindRemount(s.host + cgroupPath(s.host, name: s.name), base + s.name, flags: flags, what: "\(what): \(s.name)")
             }
         }
         // Hierarchies that combine controllers ("cpu,cpuacct") get a link per controller.
@@ -299,6 +310,21 @@ struct Rootfs {
             defer { close(nfd) }
             try mount(nil, Rootfs.fdPath(nfd), nil, SKIFF_MS_REMOUNT | SKIFF_MS_RDONLY | SKIFF_MS_NOSUID | SKIFF_MS_NODEV | SKIFF_MS_NOEXEC, "mode=755", what: "\(what) (read-only)")
         }
+    }
+
+    /// The cgroup to show in a hierarchy: the container's; or, rootless without a cgroup of
+    /// its own, the one the container's processes are in (skiff's own, from /proc/self/cgroup).
+    func cgroupPath(_ hierarchy: String, name: String) -> String {
+        if !config.options.rootless || Files.isDirectory(hierarchy + config.cgroupPath) { return config.cgroupPath }
+        for line in (Files.readIfPresent("/proc/self/cgroup") ?? "").split(separator: "\n") {
+            let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard f.count == 3 else { continue }
+            let controllers = f[1].split(separator: ",").map(String.init)
+            let matches = name == "unified" ? f[1].isEmpty : (controllers.contains(name) || controllers.contains("name=" + name)
+                || Set(controllers) == Set(name.split(separator: ",").map(String.init)))
+            if matches { return f[2] == "/" ? "" : String(f[2]) }
+        }
+        return config.cgroupPath
     }
 
     /// A bind mount, then a remount of the new mount with `flags` (bind flags apply only so).

@@ -50,7 +50,7 @@ enum FeaturesCommand {
                 ("apparmor", .obj([("enabled", .bool(false))])),
                 ("selinux", .obj([("enabled", .bool(false))])),
                 ("intelRdt", .obj([("enabled", .bool(false))])),
-                ("mountExtensions", .obj([("idmap", .obj([("enabled", .bool(false))]))])),
+                ("mountExtensions", .obj([("idmap", .obj([("enabled", .bool(true))]))])),
                 ("netDevices", .obj([("enabled", .bool(true))])),
             ])),
             ("annotations", .obj([("org.opencontainers.runtime-spec.features", .string("skiff"))])),
