@@ -11,6 +11,7 @@ enum Init {
     /// pid 1 of a new pid namespace and the first process of a new time namespace.
     static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32, consoleFD: Int32) -> Never {
         do {
+            Hardening.hideFromContainer()
             try channel.expect(.go, during: "setup")
             try NamespacePlan.join(joins)
             let plan = config.plan
@@ -31,8 +32,11 @@ enum Init {
             }
             if plan.isNew(.time), let offsets = config.spec.linux?.timeOffsets, !offsets.isEmpty {
                 let text = offsets.map { "\($0.clock) \($0.secs) \($0.nanosecs)\n" }.joined()
-                do { try Files.write("/proc/self/timens_offsets", text, flags: O_WRONLY) } catch let e as SysError {
-                    throw RuntimeError("linux.timeOffsets: cannot set the clock offsets: \(SysError.text(e.errno))")
+                // In a new user namespace the file belongs to its root only while dumpable.
+                if plan.has(.user) { _ = skiff_prctl(SKIFF_PR_SET_DUMPABLE, 1, 0, 0, 0) }
+                defer { Hardening.hideFromContainer() }
+                do { try Hardening.writeProc("timens_offsets", text, what: "linux.timeOffsets", selfDir: true) } catch let e as ProcWriteError {
+                    throw RuntimeError("linux.timeOffsets: cannot set the clock offsets: \(e.reason)")
                 }
             }
             let pid = skiff_fork_sibling()

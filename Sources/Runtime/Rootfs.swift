@@ -392,15 +392,37 @@ struct Rootfs {
     func setUpConsole(socket: Int32, user: User, bindConsole: Bool) throws -> Int32 {
         let pty = try Console.open(dirFD: rootFD >= 0 ? rootFD : AT_FDCWD, ptmx: "/dev/ptmx", size: config.process.consoleSize)
         defer { close(pty.master) }
+        do { try Hardening.checkPty(master: pty.master, slave: pty.slave) } catch { close(pty.slave); throw error }
         if fchown(pty.slave, user.uid, gid_t.max /* keep the tty group devpts gave it */) != 0 { throw SysError("process.terminal: give the pty to uid \(user.uid)") }
         if bindConsole {
-            let cfd = try resolve("/dev/console", create: .file, what: "process.terminal: /dev/console")
+            let cfd = try openConsoleTarget()
             defer { close(cfd) }
             try mount(Rootfs.fdPath(pty.slave), Rootfs.fdPath(cfd), nil, SKIFF_MS_BIND, nil, what: "process.terminal: bind the pty onto /dev/console")
         }
         try Console.send(master: pty.master, name: pty.name, over: socket)
         close(socket)
         return pty.slave
+    }
+
+    /// /dev/console, the target of the pty's bind mount, opened without following a symlink
+    /// (CVE-2025-52565: a /dev/console that links to /proc/sys/kernel/core_pattern or any other
+    /// file would put the pty's mount there, before masked and read-only paths apply). A missing
+    /// one is created; one that is not a regular file or a character device is refused.
+    func openConsoleTarget() throws -> Int32 {
+        let what = "process.terminal: /dev/console"
+        let dev = try resolve("/dev", create: .directory, what: what)
+        defer { close(dev) }
+        let f = skiff_openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if f >= 0 { close(f) } else if errno != EEXIST { throw SysError("\(what): create it in the rootfs") }
+        let fd = skiff_openat(dev, "console", SKIFF_O_PATH | O_NOFOLLOW | O_CLOEXEC, 0)
+        if fd < 0 { throw SysError("\(what): open it in the rootfs") }
+        var st = stat()
+        let kind = fstat(fd, &st) == 0 ? st.st_mode & S_IFMT : 0
+        guard kind == S_IFREG || kind == S_IFCHR else {
+            close(fd)
+            throw RuntimeError("\(what): it is \(Files.kindName(st.st_mode)) in the rootfs, not a file or a device; refusing to mount the console through it (CVE-2025-52565); remove it from the image, or mount a tmpfs on /dev")
+        }
+        return fd
     }
 
     // MARK: - pivot_root and after
@@ -457,19 +479,33 @@ struct Rootfs {
     /// Masks a path: an empty read-only tmpfs over a directory, /dev/null over anything else.
     /// /dev/null is checked to really be the null device first (CVE-2025-31133: a container
     /// image may ship /dev/null as a symlink to a file it wants to expose).
+    /// The masked path itself is opened once without following a final symlink, checked, and
+    /// mounted on through its fd, so that it cannot be swapped between the check and the mount.
     func mask(_ path: String, what: String) throws {
-        guard let st = Files.lstat(path) else { return }
-        if st.st_mode & S_IFMT == S_IFDIR {
-            try mount("tmpfs", path, "tmpfs", SKIFF_MS_RDONLY, nil, what: "\(what): mask \(JSON.quoted(path))")
+        let target = skiff_open(path, SKIFF_O_PATH | O_NOFOLLOW | O_CLOEXEC, 0)
+        if target < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return }
+            throw SysError("\(what): open \(JSON.quoted(path))")
+        }
+        defer { close(target) }
+        var st = stat()
+        guard fstat(target, &st) == 0 else { throw SysError("\(what): stat \(JSON.quoted(path))") }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+            try mount("tmpfs", Rootfs.fdPath(target), "tmpfs", SKIFF_MS_RDONLY, nil, what: "\(what): mask \(JSON.quoted(path))")
             return
+        case S_IFLNK:
+            throw RuntimeError("\(what): cannot mask \(JSON.quoted(path)): it is a symbolic link in the container; refusing to mask through it (CVE-2025-31133)")
+        default:
+            break
         }
         let null = try sys("\(what): open /dev/null") { skiff_open("/dev/null", SKIFF_O_PATH | O_NOFOLLOW | O_CLOEXEC, 0) }
         defer { close(null) }
         var ns = stat()
         fstat(null, &ns)
         guard ns.st_mode & S_IFMT == S_IFCHR, skiff_major(UInt64(ns.st_rdev)) == 1, skiff_minor(UInt64(ns.st_rdev)) == 3 else {
-            throw RuntimeError("\(what): cannot mask \(JSON.quoted(path)): /dev/null in the container is not the null device")
+            throw RuntimeError("\(what): cannot mask \(JSON.quoted(path)): /dev/null in the container is not the null device (it is \(Files.kindName(ns.st_mode))); refusing to mount it (CVE-2025-31133)")
         }
-        try mount(Rootfs.fdPath(null), path, nil, SKIFF_MS_BIND, nil, what: "\(what): mask \(JSON.quoted(path))")
+        try mount(Rootfs.fdPath(null), Rootfs.fdPath(target), nil, SKIFF_MS_BIND, nil, what: "\(what): mask \(JSON.quoted(path))")
     }
 }

@@ -105,7 +105,14 @@ struct SyncChannel {
     func receiveWithFD() throws -> (message: SyncMessage?, fd: Int32) {
         var buf = [UInt8](repeating: 0, count: 65536)
         var passed: Int32 = -1
-        let n = try sys("receive from the container process") { skiff_recv_fd(fd, &passed, &buf, buf.count) }
+        var resets = 0
+        let n = try sys("receive from the container process") { () -> Int in
+            let r = skiff_recv_fd(fd, &passed, &buf, buf.count)
+            // A peer that exited with a message of ours unread makes the first recv fail with
+            // ECONNRESET; what it sent before (its error) is still queued: read on.
+            if r < 0 && errno == ECONNRESET && resets == 0 { resets += 1; errno = EINTR }
+            return Int(r)
+        }
         if n == 0 { return (nil, -1) }
         guard let m = SyncMessage(bytes: buf[0..<Int(n)]) else {
             if passed >= 0 { Glibc.close(passed) }
