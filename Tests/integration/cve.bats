@@ -46,8 +46,8 @@ wait_grep() {
 	bin="$(readlink -f "$RUNTIME")"
 	sum="$(sha256sum "$bin" | cut -d' ' -f1)"
 	# The attacker, pid 1 of the container: grab the /proc/PID/exe of any process that is not
-	# busybox, wait for that process to exit (the kernel refuses writes to a running binary), then
-	# reopen the file through /proc/self/fd for reading and writing (without writing anything).
+	# busybox, wait for that process to exit (the kernel refuses writes to a binary that runs),
+	# then reopen the file through /proc/self/fd for reading and writing (without writing anything).
 	set_cmd '
 		while :; do
 			for d in /proc/[0-9]*; do
@@ -58,7 +58,13 @@ wait_grep() {
 				exec 3<"$d/exe"
 				echo "grabbed $d ($t)"
 				while [ "$(readlink "$d/exe" 2>/dev/null)" = "$t" ]; do sleep 0.05; done
-				if ( exec 4<>/proc/self/fd/3 ) 2>/tmp/err; then echo WRITABLE; else echo "DENIED: $(cat /tmp/err)"; fi
+				# skiff processes on the host may still run it for a moment: retry while "busy".
+				for i in $(seq 50); do
+					if ( exec 4<>/proc/self/fd/3 ) 2>/tmp/err; then echo WRITABLE; exec sleep 100; fi
+					grep -q busy /tmp/err || break
+					sleep 0.1
+				done
+				echo "DENIED: $(cat /tmp/err)"
 				exec sleep 100
 			done
 		done'
