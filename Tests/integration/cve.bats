@@ -17,8 +17,9 @@ teardown_file() { skiff_teardown_file; }
 
 RECVTTY="$BATS_TEST_DIRNAME/tools/recvtty.py"
 
-# runc 1.1.5 (the reference here) predates the fixes of these CVEs (1.1.12 for CVE-2024-21626,
-# 1.2.8 for the 2025 ones): these tests are for skiff, and run for other runtimes only on request.
+# runc 1.1.5 (the reference here) predates the fixes of CVE-2025-31133 and CVE-2025-52565 (1.2.8)
+# and fails those tests (SKIFF_CVE_ALL_RUNTIMES=1 shows it); it passes the CVE-2024-21626 and
+# CVE-2025-52881 attacks here (it closes inherited fds, and refuses mounts over /proc).
 fixed_runtimes_only() {
 	[ "$RUNTIME_NAME" = skiff ] || [ "${SKIFF_CVE_ALL_RUNTIMES:-0}" = 1 ] ||
 		skip "$RUNTIME_NAME: $1 (set SKIFF_CVE_ALL_RUNTIMES=1 to run it anyway)"
@@ -41,7 +42,7 @@ wait_grep() {
 }
 
 @test "CVE-2019-5736: the container cannot open skiff's binary for writing through /proc/PID/exe" {
-	fixed_runtimes_only "runc 1.1.5 copies its binary to a memfd; this test attacks skiff's read-only view"
+	fixed_runtimes_only "runc 1.1.5 runs from a sealed memfd copy of its binary; this attack is written against skiff's read-only view"
 	local bin sum
 	bin="$(readlink -f "$RUNTIME")"
 	sum="$(sha256sum "$bin" | cut -d' ' -f1)"
@@ -95,7 +96,6 @@ wait_grep() {
 }
 
 @test "CVE-2024-21626: no host fd reaches the container, and process.cwd cannot lead out through one" {
-	fixed_runtimes_only "runc 1.1.5 predates the fix (1.1.12)"
 	local host="$TEST_TMP/hostdir"
 	mkdir -p "$host"
 	echo host-secret >"$host/secret"
@@ -131,7 +131,7 @@ wait_grep() {
 }
 
 @test "CVE-2025-31133: a /dev/null that is a symlink is not used to mask a path" {
-	fixed_runtimes_only "runc 1.1.5 predates the fix (1.2.8)"
+	fixed_runtimes_only "runc 1.1.5 is vulnerable (fixed in 1.2.8)"
 	# A volume shared with another container provides /dev, where /dev/null was swapped for a
 	# symlink to a file the attacker wants exposed (here harmless: /proc/sys/kernel/ostype).
 	local shared="$TEST_TMP/shared-dev"
@@ -151,7 +151,7 @@ wait_grep() {
 }
 
 @test "CVE-2025-52565: a /dev/console that is a symlink does not redirect the console's mount" {
-	fixed_runtimes_only "runc 1.1.5 predates the fix (1.2.8)"
+	fixed_runtimes_only "runc 1.1.5 is vulnerable (fixed in 1.2.8)"
 	# An image without a tmpfs on /dev, whose /dev/console points at a file of the container.
 	cfg '.mounts |= map(select(.destination != "/dev")) | .process.terminal = true'
 	echo canary >"$BUNDLE/rootfs/etc/canary"
@@ -174,7 +174,6 @@ wait_grep() {
 }
 
 @test "CVE-2025-52881: sysctl writes are not redirected by a mount or a symlink over /proc" {
-	fixed_runtimes_only "runc 1.1.5 predates the fix (1.2.8)"
 	# A volume mounted over /proc/sys/net, whose ipv4/ip_forward links elsewhere (an attacker
 	# racing through a shared mount can do the same): the write would land in the volume's file.
 	local vol="$TEST_TMP/vol"
