@@ -10,7 +10,8 @@
 # else `swift build`. Needs root, bats, jq (as the integration suite). Not part of `make check`:
 # six builds take a while. Each patch names its test in its first line:
 #   # test: FILE.bats BATS-FILTER-REGEX
-# Prints one line per patch, then a summary; exits non-zero if any expectation failed.
+# Prints one line per patch, then a summary; exits non-zero if any expectation failed. The TAP
+# output of each run (what each attack achieved) is kept in $WEAKENED_LOGS (default: a temp dir).
 set -u
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,13 +43,13 @@ build() {
 	fi >"$WT.build.log" 2>&1
 }
 
-# run_test PATCH: runs the test the patch names against $WT's binary; sets RESULT (PASS or
+# run_test PATCH KIND: runs the test the patch names against $WT's binary; sets RESULT (PASS or
 # FAIL) and WHY (the first failed assertion, if any).
 run_test() {
 	local file filter out
 	read -r _ _ file filter < <(head -1 "$1")
 	out="$(RUNTIME="$WT/.build/release/skiff" bats --filter "$filter" "$TESTS/$file" 2>&1)"
-	echo "$out" >>"$WT.tests.log"
+	echo "$out" >"$LOGS/$(basename "$1" .patch).$2.tap"
 	# A weakened build may let the escape test of mounts.bats create its target on the host.
 	if [ -e /host-escape ] && [ -z "${HOST_ESCAPE_WAS_THERE:-}" ]; then
 		umount -l /host-escape 2>/dev/null
@@ -68,7 +69,8 @@ run_test() {
 }
 
 [ -e /host-escape ] && HOST_ESCAPE_WAS_THERE=1
-: >"$WT.tests.log"
+LOGS="${WEAKENED_LOGS:-$(mktemp -d "${TMPDIR:-/tmp}/skiff-weakened-logs-XXXXXX")}"
+mkdir -p "$LOGS"
 bad=0
 declare -A weak_result weak_why
 for p in "${patches[@]}"; do
@@ -85,7 +87,7 @@ for p in "${patches[@]}"; do
 		continue
 	fi
 	WHY_EXTRA=""
-	run_test "$p"
+	run_test "$p" weakened
 	weak_result[$name]="$RESULT"
 	weak_why[$name]="$WHY$WHY_EXTRA"
 	echo "$name: weakened build: test $RESULT${WHY:+ at $WHY}$WHY_EXTRA"
@@ -101,11 +103,12 @@ echo
 echo "summary (weakened build must FAIL, normal build must PASS):"
 for p in "${patches[@]}"; do
 	name="$(basename "$p" .patch)"
-	run_test "$p"
+	run_test "$p" normal
 	w="${weak_result[$name]:-not run}"
 	verdict=ok
 	[ "$w" = FAIL ] && [ "$RESULT" = PASS ] || { verdict=WRONG; bad=1; }
 	printf '  %-34s weakened: %-4s  normal: %-4s  %s\n' "$name" "$w" "$RESULT" "$verdict"
 done
-[ "$bad" = 0 ] && rm -f "$WT.build.log" "$WT.tests.log" || echo "logs: $WT.build.log, $WT.tests.log"
+echo "TAP output of each run: $LOGS/<patch>.{weakened,normal}.tap"
+[ "$bad" = 0 ] && rm -f "$WT.build.log" || echo "build log: $WT.build.log"
 exit $bad
