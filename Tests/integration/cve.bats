@@ -77,7 +77,7 @@ wait_grep() {
 	echo "exec: status $status, stderr: $stderr"
 	wait_grep '^(WRITABLE|DENIED)' "$CT_OUT"
 	cat "$CT_OUT"
-	! grep -q WRITABLE "$CT_OUT"
+	! grep -q WRITABLE "$CT_OUT" || false
 	grep -q 'DENIED: .*Read-only file system' "$CT_OUT"
 	[ "$(sha256sum "$bin" | cut -d' ' -f1)" = "$sum" ]
 
@@ -106,18 +106,18 @@ wait_grep() {
 	sleep 0.3
 	cat "$CT_OUT" "$CT_ERR"
 	[ "$(sed -n 1p "$CT_OUT")" = "0 1 2 3" ]
-	! grep -q host-secret "$CT_OUT"
+	! grep -q host-secret "$CT_OUT" || false
 
 	# exec: the same fd is not in the exec'd process...
 	run --separate-stderr rt exec "$CT" sh -c 'ls /proc/self/fd | xargs; cat /proc/self/fd/7/secret' 7<"$host"
 	echo "exec: $status, stdout: $output, stderr: $stderr"
 	[ "$(sed -n 1p <<<"$output")" = "0 1 2 3" ]
-	! grep -q host-secret <<<"$output"
+	! grep -q host-secret <<<"$output" || false
 	# ...and --cwd through it is refused with the reason, before the program runs.
 	run --separate-stderr rt exec --cwd /proc/self/fd/7 "$CT" sh -c 'pwd; cat secret; ls ..' 7<"$host"
 	echo "exec --cwd: $status, stdout: $output, stderr: $stderr"
 	[ "$status" -ne 0 ]
-	! grep -q host-secret <<<"$output"
+	! grep -q host-secret <<<"$output" || false
 	expect_msg 'process\.cwd: "/proc/self/fd/7" leads outside the container.s root filesystem'
 
 	# process.cwd of the container's own process: refused too.
@@ -126,7 +126,7 @@ wait_grep() {
 	run --separate-stderr rt run --bundle "$TEST_TMP/b2" "$CT2" 7<"$host"
 	echo "run: $status, stdout: $output, stderr: $stderr"
 	[ "$status" -ne 0 ]
-	! grep -q host-secret <<<"$output"
+	! grep -q host-secret <<<"$output" || false
 	expect_msg 'process\.cwd'
 }
 
@@ -143,7 +143,7 @@ wait_grep() {
 	run --separate-stderr rt run --bundle "$BUNDLE" "$CT"
 	echo "run: $status, stdout: $output, stderr: $stderr"
 	# Never exposed through the mask...
-	! grep -q 'masked:\[.' <<<"$output"
+	! grep -q 'masked:\[.' <<<"$output" || false
 	# ...because skiff refuses, and says why.
 	[ "$status" -ne 0 ]
 	expect_msg 'linux\.maskedPaths\[0\]: cannot mask "/proc/version": /dev/null in the container is not the null device \(it is a symlink\)'
