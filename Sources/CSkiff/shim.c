@@ -173,6 +173,20 @@ long skiff_fs_magic(const char *path) {
     return (long)fs.f_type;
 }
 
+long skiff_fd_fs_magic(int fd) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0) return -1;
+    return (long)fs.f_type;
+}
+
+int skiff_execveat_fd(int fd, char *const argv[], char *const envp[]) {
+    return (int)syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+}
+
+extern char **environ;
+char **skiff_environ(void) { return environ; }
+
+
 uint64_t skiff_makedev(uint32_t major, uint32_t minor) { return makedev(major, minor); }
 uint32_t skiff_major(uint64_t dev) { return major(dev); }
 uint32_t skiff_minor(uint64_t dev) { return minor(dev); }

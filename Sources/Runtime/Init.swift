@@ -14,6 +14,7 @@ enum Init {
         StateStore.closeHeldLocks() // the init must not keep the container locked after create
         var mountFDs = mountFDs
         do {
+            Hardening.hideFromContainer()
             Fault.point("init.stage1")
             try channel.expect(.go, during: "setup")
             try NamespacePlan.join(joins)
@@ -45,8 +46,11 @@ enum Init {
             }
             if plan.isNew(.time), let offsets = config.spec.linux?.timeOffsets, !offsets.isEmpty {
                 let text = offsets.map { "\($0.clock) \($0.secs) \($0.nanosecs)\n" }.joined()
-                do { try Files.write("/proc/self/timens_offsets", text, flags: O_WRONLY) } catch let e as SysError {
-                    throw RuntimeError("linux.timeOffsets: cannot set the clock offsets: \(SysError.text(e.errno))")
+                // In a new user namespace the file belongs to its root only while dumpable.
+                if plan.has(.user) { _ = skiff_prctl(SKIFF_PR_SET_DUMPABLE, 1, 0, 0, 0) }
+                defer { Hardening.hideFromContainer() }
+                do { try Hardening.writeProc("timens_offsets", text, what: "linux.timeOffsets", selfDir: true) } catch let e as ProcWriteError {
+                    throw RuntimeError("linux.timeOffsets: cannot set the clock offsets: \(e.reason)")
                 }
             }
             let pid = skiff_fork_sibling()

@@ -54,6 +54,11 @@ enum CLI {
         var globals = Globals()
         do {
             let g = try ArgParser.parse(argv[...], flags: globalFlags, command: "", stopAtPositional: true)
+            // Commands whose processes enter a container run from a read-only view of the
+            // binary (CVE-2019-5736); this re-executes skiff once, before anything is opened.
+            if let name = g.positional.first, ["create", "run", "exec"].contains(name), !g.bool("help") {
+                Hardening.runFromReadOnlyView()
+            }
             if let f = g.value("log-format") {
                 switch f {
                 case "text": Log.format = .text

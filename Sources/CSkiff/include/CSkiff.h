@@ -71,6 +71,13 @@ int skiff_recv_fd(int sock, int *fd_out, void *data, size_t len);
 
 // statfs(2) f_type of a path (the filesystem's magic number), or -1.
 long skiff_fs_magic(const char *path);
+// fstatfs(2) f_type of an open file (O_PATH fds too), or -1.
+long skiff_fd_fs_magic(int fd);
+
+// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file `fd` refers to. Returns only on error.
+int skiff_execveat_fd(int fd, char *const argv[], char *const envp[]);
+// The environment of the process (glibc's `environ`).
+char **skiff_environ(void);
 
 // Device numbers.
 uint64_t skiff_makedev(uint32_t major, uint32_t minor);
