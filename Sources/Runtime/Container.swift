@@ -139,9 +139,15 @@ public enum Container {
         }
         // Whatever else lives in the cgroup goes too (processes of `exec`, or left by a
         // shared pid namespace).
-        if !state.cgroupCreated.isEmpty { cg.signalAll(SIGKILL) }
+        if !state.cgroupCreated.isEmpty || state.systemdUnit != nil { cg.signalAll(SIGKILL) }
         if status == .paused { try? cg.setFrozen(false) }
         if state.pid > 0 { waitGone(state.pid, startTime: state.startTime) }
+        if let unit = state.systemdUnit {
+            do { try SystemdCgroup.stop(unit) } catch {
+                if !force { throw RuntimeError("cannot delete container \(JSON.quoted(id)): \(error)") }
+                Log.warn("\(error)")
+            }
+        }
         let failed = cg.destroy()
         if !failed.isEmpty {
             throw RuntimeError("cannot delete container \(JSON.quoted(id)): its cgroup \(q(failed[0])) still has processes")

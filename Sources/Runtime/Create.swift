@@ -55,6 +55,8 @@ public enum Lifecycle {
         let config: ContainerConfig
         let store: StateStore
         var cgroup: Cgroup?
+        /// The systemd scope, once systemd made it (--systemd-cgroup).
+        var scope: String?
         var stage1: pid_t = 0
         var initPid: pid_t = 0
         var listenFD: Int32 = -1
@@ -71,17 +73,9 @@ public enum Lifecycle {
             state.cgroupPath = config.cgroupPath
 
             Log.phase("cgroups")
+            let systemd = try SystemdCgroup.connect(config)
             var cg = Cgroup(path: config.cgroupPath, layout: config.cgroupLayout)
-            cgroup = cg
-            try cg.create()
-            cgroup = cg
-            state.cgroupCreated = cg.created
-            cg.enableV2Controllers()
-            CgroupResources.initCpuset(cg)
-            if let r = config.spec.linux?.resources {
-                let devices = (config.spec.linux?.devices ?? []).filter { $0.type != "p" }.map { DeviceRule(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm") }
-                do { try CgroupResources.apply(r, to: cg, containerDevices: devices) } catch let e as RuntimeErrorText { throw RuntimeError(e.description) }
-            }
+            if systemd == nil { try makeCgroup(&cg, &state) }
 
             listenFD = try StartSocket.listen(dir: store.dir(id))
             let (parentEnd, childEnd) = try SyncChannel.pair()
@@ -111,6 +105,14 @@ public enum Lifecycle {
             for f in nsFDs { close(f.fd) }
             if pid < 0 { throw SysError("fork the container process") }
             stage1 = pid
+            if let systemd {
+                // The scope exists with the process in it; then the limits and the hierarchies
+                // systemd left out, all before the process runs anything.
+                try SystemdCgroup.start(systemd, config: config, pid: pid)
+                scope = config.systemdUnit?.unit
+                state.systemdUnit = scope
+                try makeCgroup(&cg, &state)
+            }
 
             do { try cg.add(pid: pid) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
             try parentEnd.send(.go)
@@ -180,6 +182,21 @@ public enum Lifecycle {
             return Created(state: state, terminal: relayEnd)
         }
 
+        /// Creates the cgroup's directories (those that do not exist yet: with systemd, the
+        /// hierarchies the scope does not have) and writes linux.resources into them.
+        mutating func makeCgroup(_ cg: inout Cgroup, _ state: inout ContainerState) throws {
+            cgroup = cg
+            try cg.create()
+            cgroup = cg
+            state.cgroupCreated = cg.created
+            cg.enableV2Controllers()
+            CgroupResources.initCpuset(cg)
+            if let r = config.spec.linux?.resources {
+                let devices = (config.spec.linux?.devices ?? []).filter { $0.type != "p" }.map { DeviceRule(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm") }
+                do { try CgroupResources.apply(r, to: cg, containerDevices: devices) } catch let e as RuntimeErrorText { throw RuntimeError(e.description) }
+            }
+        }
+
         func exitDescription() -> String {
             var st: Int32 = 0
             guard stage1 > 0, waitpid(stage1, &st, WNOHANG) == stage1 else { return "" }
@@ -217,8 +234,11 @@ public enum Lifecycle {
             }
             if let cg = cgroup {
                 cg.signalAll(SIGKILL)
-                cg.destroy()
             }
+            if let scope {
+                do { try SystemdCgroup.stop(scope) } catch { Log.warn("\(error)") }
+            }
+            cgroup?.destroy()
             try? store.remove(config.options.id)
         }
     }

@@ -26,6 +26,8 @@ public struct ContainerState {
     public var annotations: [(String, String)]
     public var cgroupPath: String
     public var cgroupCreated: [String]
+    /// With --systemd-cgroup: the scope unit systemd made for the container (delete stops it).
+    public var systemdUnit: String?
     /// The config's hooks, kept for `start` (poststart) and `delete` (poststop), raw JSON.
     public var hooks: JSON?
     /// The config's process, raw JSON: the defaults of `exec`.
@@ -70,6 +72,7 @@ public struct ContainerState {
             ("annotations", .object(annotations.map { ($0.0, .string($0.1)) })),
             ("cgroupPath", .string(cgroupPath)), ("cgroupCreated", .array(cgroupCreated.map { .string($0) })),
             ("hooks", hooks), ("process", process), ("seccomp", seccomp), ("terminal", .bool(useTerminal)),
+            ("systemdUnit", systemdUnit.map { .string($0) }),
         ])
     }
 
@@ -87,6 +90,7 @@ public struct ContainerState {
         annotations = try o.stringMap("annotations") ?? []
         cgroupPath = try o.string("cgroupPath") ?? ""
         cgroupCreated = try o.strings("cgroupCreated") ?? []
+        systemdUnit = try o.string("systemdUnit")
         hooks = o.optional("hooks")?.value
         process = o.optional("process")?.value
         seccomp = o.optional("seccomp")?.value
@@ -106,6 +110,7 @@ public struct ContainerState {
         self.annotations = annotations
         self.cgroupPath = ""
         self.cgroupCreated = []
+        self.systemdUnit = nil
         self.hooks = nil
         self.process = nil
         self.seccomp = nil
