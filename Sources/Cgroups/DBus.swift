@@ -1,3 +1,4 @@
+import CSkiff
 import Glibc
 import LinuxSys
 
@@ -419,6 +420,15 @@ public final class DBusConnection {
             throw DBusError("authentication refused by \(address): \(line)")
         }
         try send(bytes: Array("BEGIN\r\n".utf8))
+        // systemd's sd-bus (252) reads the authentication lines into a 256-byte buffer: a first
+        // message that arrives with BEGIN and fits in it stays there unprocessed until more
+        // data comes (the call hangs). So the first message goes only once the peer has read
+        // BEGIN: SIOCOUTQ counts the bytes it has not read yet.
+        let deadline = Clock.monotonicNanos() + 2_000_000_000
+        var unread: Int32 = 0
+        while skiff_ioctl_ptr(fd, 0x5411 /* SIOCOUTQ */, &unread) == 0 && unread > 0 && Clock.monotonicNanos() < deadline {
+            usleep(500)
+        }
     }
 
     func readLine() throws -> String {
