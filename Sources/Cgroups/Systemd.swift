@@ -12,6 +12,11 @@ public struct SystemdUnit: Equatable {
     /// The scope unit, e.g. "skiff-abc.scope".
     public let unit: String
 
+    public init(slice: String, unit: String) {
+        self.slice = slice
+        self.unit = unit
+    }
+
     /// The unit's cgroup path (relative to each hierarchy's root), e.g.
     /// "/machine.slice/machine-app.slice/skiff-abc.scope".
     public var cgroupPath: String {

@@ -210,14 +210,18 @@ inner_run() {
 	run in_sd systemctl show -p ActiveState --value skiff-test-bus.scope
 	[ "$output" = active ]
 
-	# Another container with the same unit name: refused, the first one untouched.
-	run --separate-stderr in_sd sh -c '/rt --root /run/rt-inner2 --systemd-cgroup run -d --bundle /inner bus2 </dev/null >/dev/null'
-	assert_failed
-	expect_msg 'linux.cgroupsPath: the systemd unit "skiff-test-bus.scope" already exists'
-	run in_sd sh -c 'ls /run/rt-inner2'
-	[ -z "$output" ]
-	run in_sd systemctl show -p ActiveState --value skiff-test-bus.scope
-	[ "$output" = active ]
+	# Another container with the same unit name: refused, the first one untouched. (runc
+	# 1.1.5 puts the second container into the first one's scope, with a deprecation warning,
+	# and then hangs: skiff's own check.)
+	if [ "$RUNTIME_NAME" = skiff ]; then
+		run --separate-stderr in_sd sh -c '/rt --root /run/rt-inner2 --systemd-cgroup run -d --bundle /inner bus2 </dev/null >/dev/null'
+		assert_failed
+		expect_msg 'linux.cgroupsPath: the systemd unit "skiff-test-bus.scope" already exists'
+		run in_sd sh -c 'ls /run/rt-inner2'
+		[ -z "$output" ]
+		run in_sd systemctl show -p ActiveState --value skiff-test-bus.scope
+		[ "$output" = active ]
+	fi
 
 	run in_sd /rt --root /run/rt-inner delete --force bus
 	[ "$status" -eq 0 ]
