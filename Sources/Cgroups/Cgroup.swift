@@ -66,9 +66,10 @@ public struct Cgroup {
         }
     }
 
-    /// Moves a process into this cgroup in every hierarchy.
-    public func add(pid: pid_t) throws {
-        for dir in dirs {
+    /// Moves a process into this cgroup in every hierarchy (but `except`: the directory it was
+    /// forked into).
+    public func add(pid: pid_t, except: String? = nil) throws {
+        for dir in dirs where dir != except {
             do { try Files.write(dir + "/cgroup.procs", "\(pid)", flags: O_WRONLY) } catch let e as SysError {
                 throw SysError("join cgroup \(q(dir))", errno: e.errno)
             }

@@ -96,7 +96,7 @@ public enum Lifecycle {
             defer { if !handedOver && relayEnd >= 0 { close(relayEnd) } }
 
             Log.phase("fork")
-            let pid = skiff_fork()
+            let (pid, forkedInto) = systemd == nil ? CgroupFork.fork(into: cg) : (skiff_fork(), nil)
             if pid == 0 {
                 parentEnd.close()
                 Init.stage1(config: config, channel: childEnd, joins: nsFDs, listenFD: listenFD, consoleFD: consoleFD)
@@ -114,7 +114,7 @@ public enum Lifecycle {
                 try makeCgroup(&cg, &state)
             }
 
-            do { try cg.add(pid: pid) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
+            do { try cg.add(pid: pid, except: forkedInto) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
             try parentEnd.send(.go)
 
             Log.phase("namespaces")

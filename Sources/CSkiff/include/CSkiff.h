@@ -55,6 +55,9 @@ pid_t skiff_fork(void);
 // fork whose child is a child of the caller's parent (CLONE_PARENT): the container's init and
 // exec'd processes are children of the skiff process that waits for them.
 pid_t skiff_fork_sibling(void);
+/* clone3 with CLONE_INTO_CGROUP: fork straight into the cgroup v2 directory cgroup_fd
+ * (-1 with errno ENOSYS, E2BIG, EINVAL... where the kernel cannot). */
+pid_t skiff_fork_into_cgroup(int cgroup_fd);
 
 // Wait status macros.
 int skiff_wifexited(int status);
