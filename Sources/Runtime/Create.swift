@@ -189,6 +189,7 @@ public enum Lifecycle {
             try cg.create()
             cgroup = cg
             state.cgroupCreated = cg.created
+            try CgroupOwner.apply(cg, config: config)
             cg.enableV2Controllers()
             CgroupResources.initCpuset(cg)
             if let r = config.spec.linux?.resources {
