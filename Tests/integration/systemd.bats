@@ -172,7 +172,7 @@ inner_run() {
 	stop_systemd
 }
 
-@test "--systemd-cgroup update sets the unit's properties and the cgroup" {
+@test "--systemd-cgroup: update sets the unit's properties and the cgroup; delete after the container exited; a failed create stops its scope" {
 	make_systemd_bundle
 	BUNDLE="$TEST_TMP/inner" cfg '.process.args = ["sleep", "1000"] | .linux.cgroupsPath = ":skiff-test:up" |
 		.linux.resources = {"pids": {"limit": 30}}'
@@ -188,10 +188,31 @@ inner_run() {
 	in_sd systemctl daemon-reload
 	run in_sd sh -c 'cat /sys/fs/cgroup/pids/system.slice/skiff-test-up.scope/pids.max 2>/dev/null || cat /sys/fs/cgroup/system.slice/skiff-test-up.scope/pids.max'
 	[ "$output" = 42 ]
-	run in_sd /rt --root /run/rt-inner delete --force up
+	# The container exits by itself: systemd stops the empty scope; delete (without --force)
+	# removes what is left.
+	run in_sd /rt --root /run/rt-inner kill up KILL
+	[ "$status" -eq 0 ]
+	for ((i = 0; i < 50; i++)); do
+		[ "$(in_sd /rt --root /run/rt-inner state up | jq -r .status)" = stopped ] && break
+		sleep 0.1
+	done
+	run in_sd /rt --root /run/rt-inner delete up
 	[ "$status" -eq 0 ]
 	run in_sd systemctl show -p LoadState --value skiff-test-up.scope
 	[ "$output" = not-found ]
+	run in_sd sh -c 'ls -d /sys/fs/cgroup/*/system.slice/skiff-test-up.scope /sys/fs/cgroup/system.slice/skiff-test-up.scope 2>/dev/null'
+	[ -z "$output" ]
+
+	# A create that fails once the scope exists (a limit that cannot be written) stops it.
+	BUNDLE="$TEST_TMP/inner" cfg '.linux.resources = {"unified": {"skiff.bogus": "1"}}'
+	inner_run up
+	echo "$stderr"
+	[ "$status" -ne 0 ]
+	expect_msg 'skiff.bogus'
+	run in_sd systemctl show -p LoadState --value skiff-test-up.scope
+	[ "$output" = not-found ]
+	run in_sd sh -c 'ls /run/rt-inner; ls -d /sys/fs/cgroup/*/system.slice/skiff-test-up.scope /sys/fs/cgroup/system.slice/skiff-test-up.scope 2>/dev/null'
+	[ -z "$output" ]
 	stop_systemd
 }
 
