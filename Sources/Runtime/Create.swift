@@ -123,12 +123,13 @@ public enum Lifecycle {
             Fault.point("create.forked")
             if let systemd {
                 // The scope exists with the process in it; then the limits and the hierarchies
-                // systemd left out, all before the process runs anything. The unit is recorded
-                // first: `delete --force` after a crash stops it.
+                // systemd left out, all before the process runs anything. The unit is ours (to
+                // stop on failure, recorded for delete) only once systemd made it: the name may
+                // be another container's. (A create killed in between leaves a scope that systemd
+                // removes by itself once its process is gone.)
+                try SystemdCgroup.start(systemd, config: config, pid: pid)
                 scope = config.systemdUnit?.unit
                 state.systemdUnit = scope
-                try store.save(state)
-                try SystemdCgroup.start(systemd, config: config, pid: pid)
                 try makeCgroup(&cg, &state)
             }
 
