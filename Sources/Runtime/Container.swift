@@ -205,9 +205,12 @@ public enum Container {
         }
         var left: [String] = []
         if let cg {
-            if !cg.created.isEmpty { cg.signalAll(SIGKILL); try? cg.setFrozen(false) }
-            left = cg.destroy()
+            if !cg.created.isEmpty || found.systemdUnit != nil { cg.signalAll(SIGKILL); try? cg.setFrozen(false) }
         }
+        if let unit = found.systemdUnit {
+            do { try SystemdCgroup.stop(unit) } catch { Log.warn("\(error)") }
+        }
+        if let cg { left = cg.destroy() }
         try store.remove(id)
         if !initFound && found.pid.map({ $0 > 0 }) != false {
             Log.warn("container \(JSON.quoted(id)): its state was damaged and did not tell which process is its init; removed what it named, check for leftover processes")

@@ -71,12 +71,12 @@ public struct ContainerState {
         .obj([
             ("pid", .int(pid)), ("startTime", .int(startTime)),
             ("cgroupPath", .string(cgroupPath)), ("cgroupCreated", .array(cgroupCreated.map { .string($0) })),
+            ("systemdUnit", systemdUnit.map { .string($0) }),
             ("ociVersion", .string(ociVersion)), ("id", .string(id)),
             ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
             ("created", .string(created)), ("owner", .string(owner)), ("phase", .string(phase.rawValue)),
             ("annotations", .object(annotations.map { ($0.0, .string($0.1)) })),
             ("hooks", hooks), ("process", process), ("seccomp", seccomp), ("terminal", .bool(useTerminal)),
-            ("systemdUnit", systemdUnit.map { .string($0) }),
         ])
     }
 
@@ -255,7 +255,7 @@ public struct StateStore {
 
     /// What a damaged state.json still tells: the leading `pid`, `startTime`, `cgroupPath` and
     /// `cgroupCreated` members, each taken only if it parses completely.
-    static func salvage(_ text: String) -> (pid: Int32?, startTime: UInt64?, cgroupPath: String?, cgroupCreated: [String]?) {
+    static func salvage(_ text: String) -> (pid: Int32?, startTime: UInt64?, cgroupPath: String?, cgroupCreated: [String]?, systemdUnit: String?) {
         func member(_ name: String) -> JSON? {
             guard let r = text.firstRange(of: "\"\(name)\":") else { return nil }
             let rest = text[r.upperBound...].prefix(16384)
@@ -276,7 +276,9 @@ public struct StateStore {
         if case .array(let a)? = member("cgroupCreated") {
             created = a.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
         }
-        return (pid, start, path, created)
+        var unit: String?
+        if case .string(let u)? = member("systemdUnit") { unit = u }
+        return (pid, start, path, created, unit)
     }
 
     public func ids() -> [String] {
