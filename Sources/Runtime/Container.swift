@@ -163,10 +163,16 @@ public enum Container {
         }
         // Whatever else lives in the cgroup goes too (processes of `exec`, or left by a
         // shared pid namespace).
-        if !state.cgroupCreated.isEmpty { cg.signalAll(SIGKILL) }
+        if !state.cgroupCreated.isEmpty || state.systemdUnit != nil { cg.signalAll(SIGKILL) }
         if status == .paused { try? cg.setFrozen(false) }
         if state.pid > 0 { waitGone(state.pid, startTime: state.startTime) }
         Fault.point("delete.killed")
+        if let unit = state.systemdUnit {
+            do { try SystemdCgroup.stop(unit) } catch {
+                if !force { throw RuntimeError("cannot delete container \(JSON.quoted(id)): \(error)") }
+                Log.warn("\(error)")
+            }
+        }
         let failed = cg.destroy()
         if !failed.isEmpty {
             throw RuntimeError("cannot delete container \(JSON.quoted(id)): its cgroup \(q(failed[0])) still has processes")
@@ -203,9 +209,12 @@ public enum Container {
         }
         var left: [String] = []
         if let cg {
-            if !cg.created.isEmpty { cg.signalAll(SIGKILL); try? cg.setFrozen(false) }
-            left = cg.destroy()
+            if !cg.created.isEmpty || found.systemdUnit != nil { cg.signalAll(SIGKILL); try? cg.setFrozen(false) }
         }
+        if let unit = found.systemdUnit {
+            do { try SystemdCgroup.stop(unit) } catch { Log.warn("\(error)") }
+        }
+        if let cg { left = cg.destroy() }
         try store.remove(id)
         if !initFound && found.pid.map({ $0 > 0 }) != false {
             Log.warn("container \(JSON.quoted(id)): its state was damaged and did not tell which process is its init; removed what it named, check for leftover processes")

@@ -70,6 +70,8 @@ public enum Lifecycle {
         let config: ContainerConfig
         let store: StateStore
         var cgroup: Cgroup?
+        /// The systemd scope, once systemd made it (--systemd-cgroup).
+        var scope: String?
         var stage1: pid_t = 0
         var initPid: pid_t = 0
         var listenFD: Int32 = -1
@@ -91,28 +93,11 @@ public enum Lifecycle {
             let mapWriter = config.plan.isNew(.user) ? try IDMapWriter(uid: linux.uidMappings, gid: linux.gidMappings) : nil
 
             Log.phase("cgroups")
+            let systemd = try SystemdCgroup.connect(config)
             var cg = Cgroup(path: config.cgroupPath, layout: config.cgroupLayout)
-            // Recorded before they exist: a create killed from here on leaves a state that
-            // `delete --force` cleans up (it removes only the directories that are empty).
-            state.cgroupCreated = cg.missing()
-            try store.save(state)
-            Fault.point("create.recorded")
-            cgroup = cg
-            let hasCgroup = try Setup.createCgroup(&cg, config: config)
-            cgroup = cg
-            state.cgroupCreated = cg.created
-            Fault.point("create.cgroup")
-            if hasCgroup { cg.enableV2Controllers(); CgroupResources.initCpuset(cg) }
-            if hasCgroup, var r = config.spec.linux?.resources {
-                if config.options.rootless && !r.devices.isEmpty {
-                    // A user namespace cannot make device nodes, and an unprivileged user cannot
-                    // attach a device filter: the rules are left out, as runc does.
-                    Log.debug("rootless: linux.resources.devices not applied")
-                    r.devices = []
-                }
-                let devices = (config.spec.linux?.devices ?? []).filter { $0.type != "p" }.map { DeviceRule(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm") }
-                do { try CgroupResources.apply(r, to: cg, containerDevices: devices) } catch let e as RuntimeErrorText { throw RuntimeError(e.description) }
-            }
+            // Without a cgroup only in rootless mode, when the user may not create one.
+            var hasCgroup = true
+            if systemd == nil { hasCgroup = try makeCgroup(&cg, &state) }
 
             listenFD = try StartSocket.listen(dir: store.dir(id))
             let (parentEnd, childEnd) = try SyncChannel.pair()
@@ -141,7 +126,7 @@ public enum Lifecycle {
             }
 
             Log.phase("fork")
-            let pid = skiff_fork()
+            let (pid, forkedInto) = systemd == nil && hasCgroup ? CgroupFork.fork(into: cg) : (skiff_fork(), nil)
             if pid == 0 {
                 parentEnd.close()
                 Init.stage1(config: config, channel: childEnd, joins: nsFDs, listenFD: listenFD, consoleFD: consoleFD, mountFDs: mountFDs)
@@ -153,9 +138,20 @@ public enum Lifecycle {
             if pid < 0 { throw SysError("fork the container process") }
             stage1 = pid
             Fault.point("create.forked")
+            if let systemd {
+                // The scope exists with the process in it; then the limits and the hierarchies
+                // systemd left out, all before the process runs anything. The unit is ours (to
+                // stop on failure, recorded for delete) only once systemd made it: the name may
+                // be another container's. (A create killed in between leaves a scope that systemd
+                // removes by itself once its process is gone.)
+                try SystemdCgroup.start(systemd, config: config, pid: pid)
+                scope = config.systemdUnit?.unit
+                state.systemdUnit = scope
+                hasCgroup = try makeCgroup(&cg, &state)
+            }
 
             if hasCgroup {
-                do { try cg.add(pid: pid) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
+                do { try cg.add(pid: pid, except: forkedInto) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
             }
             do { try parentEnd.send(.go) } catch let e as SysError where e.errno == EPIPE || e.errno == ECONNRESET {
                 throw RuntimeError("the container process exited during setup\(exitDescription())")
@@ -234,6 +230,36 @@ public enum Lifecycle {
             return Created(state: state, terminal: relayEnd)
         }
 
+        /// Creates the cgroup's directories (those that do not exist yet: with systemd, the
+        /// hierarchies the scope does not have) and writes linux.resources into them.
+        mutating func makeCgroup(_ cg: inout Cgroup, _ state: inout ContainerState) throws -> Bool {
+            // Recorded before they exist: a create killed from here on leaves a state that
+            // `delete --force` cleans up (it removes only the directories that are empty).
+            state.cgroupCreated = cg.missing()
+            try store.save(state)
+            Fault.point("create.recorded")
+            cgroup = cg
+            let hasCgroup = try Setup.createCgroup(&cg, config: config)
+            cgroup = cg
+            state.cgroupCreated = cg.created
+            Fault.point("create.cgroup")
+            guard hasCgroup else { return false }
+            try CgroupOwner.apply(cg, config: config)
+            cg.enableV2Controllers()
+            CgroupResources.initCpuset(cg)
+            if var r = config.spec.linux?.resources {
+                if config.options.rootless && !r.devices.isEmpty {
+                    // A user namespace cannot make device nodes, and an unprivileged user cannot
+                    // attach a device filter: the rules are left out, as runc does.
+                    Log.debug("rootless: linux.resources.devices not applied")
+                    r.devices = []
+                }
+                let devices = (config.spec.linux?.devices ?? []).filter { $0.type != "p" }.map { DeviceRule(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm") }
+                do { try CgroupResources.apply(r, to: cg, containerDevices: devices) } catch let e as RuntimeErrorText { throw RuntimeError(e.description) }
+            }
+            return true
+        }
+
         /// How the container process that went away ended, and the likely cause when the
         /// kernel killed it: a memory limit too low for the setup itself.
         mutating func exitDescription() -> String {
@@ -304,8 +330,11 @@ public enum Lifecycle {
             }
             if let cg = cgroup {
                 cg.signalAll(SIGKILL)
-                cg.destroy()
             }
+            if let scope {
+                do { try SystemdCgroup.stop(scope) } catch { Log.warn("\(error)") }
+            }
+            cgroup?.destroy()
             try? store.remove(config.options.id)
         }
     }

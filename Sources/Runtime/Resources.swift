@@ -21,6 +21,7 @@ extension Container {
         }
         do {
             try CgroupResources.checkSupported(r, path: "", layout: .current)
+            if let unit = state.systemdUnit { try SystemdCgroup.update(unit, r) }
             try CgroupResources.apply(r, to: state.cgroup, path: "", update: true)
         } catch let e as RuntimeErrorText {
             throw RuntimeError("cannot update container \(JSON.quoted(id)): \(e)")

@@ -31,7 +31,7 @@ enum CLI {
         .value("log", help: "write errors and warnings to this file (default: stderr)"),
         .value("log-format", help: "text or json"),
         .bool("debug", help: "debug messages and a timing trace of each phase"),
-        .bool("systemd-cgroup", help: "use the systemd cgroup driver (not supported yet)"),
+        .bool("systemd-cgroup", help: "use the systemd cgroup driver (a transient scope per container)"),
         .value("rootless", help: "true, false or auto (default): rootless cgroup handling (auto: when not root)"),
         .value("criu", help: "accepted for compatibility; checkpointing is not supported"),
         .bool("version", "v", help: "print the version"),
@@ -97,9 +97,6 @@ enum CLI {
                     throw RuntimeError("`skiff \(name)`: \(what) is not supported by skiff yet (see the feature table in the README)")
                 }
                 throw UsageError("unknown command \"\(name)\" (see `skiff --help` for the list)")
-            }
-            if globals.systemdCgroup && ["create", "run"].contains(name) {
-                throw RuntimeError("--systemd-cgroup: the systemd cgroup driver is not supported by skiff yet; drop the flag to use cgroupfs")
             }
             let p = try ArgParser.parse(rest, flags: cmd.flags + [.bool("help", "h", help: "show help")], command: name)
             if p.bool("help") { printHelp(cmd); return 0 }

@@ -58,6 +58,9 @@ pid_t skiff_fork_sibling(void);
 // fork whose child starts in a new user namespace (clone CLONE_NEWUSER): the holder of an
 // idmapped mount's mapping while the parent writes its maps.
 pid_t skiff_fork_userns(void);
+/* clone3 with CLONE_INTO_CGROUP: fork straight into the cgroup v2 directory cgroup_fd
+ * (-1 with errno ENOSYS, E2BIG, EINVAL... where the kernel cannot). */
+pid_t skiff_fork_into_cgroup(int cgroup_fd);
 
 // Wait status macros.
 int skiff_wifexited(int status);

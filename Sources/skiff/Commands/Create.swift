@@ -16,6 +16,7 @@ enum CreateCommand {
                                  summary: "create a container; its program runs at `start`", flags: flags) { p, g in
         var options = try createOptions(p, command: "create")
         options.rootless = g.rootless
+        options.systemdCgroup = g.systemdCgroup
         _ = try Lifecycle.create(options, store: g.store)
         return 0
     }

@@ -12,6 +12,7 @@ enum RunCommand {
     ]) { p, g in
         var options = try CreateCommand.createOptions(p, command: "run")
         options.rootless = g.rootless
+        options.systemdCgroup = g.systemdCgroup
         let detach = p.bool("detach")
         // A foreground run with a terminal and no console socket: skiff relays the terminal.
         options.relayTerminal = !detach
