@@ -21,6 +21,9 @@ public enum Hardening {
     /// writing fails with EROFS. No copy of the binary is made; nothing is left once the last
     /// process that runs it exits. If the binary already is on a read-only mount, nothing is done.
     public static func runFromReadOnlyView() {
+        // An unprivileged user who cannot write the binary: neither can its containers (and
+        // open_tree needs root anyway).
+        if geteuid() != 0 && access("/proc/self/exe", W_OK) != 0 { return }
         var s = statvfs()
         guard statvfs("/proc/self/exe", &s) == 0 else { return }
         if UInt(s.f_flag) & 1 /* ST_RDONLY */ != 0 { return }

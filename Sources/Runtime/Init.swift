@@ -14,7 +14,10 @@ enum Init {
         StateStore.closeHeldLocks() // the init must not keep the container locked after create
         var mountFDs = mountFDs
         do {
-            Hardening.hideFromContainer()
+            // An unprivileged parent writes the new user namespace's maps through /proc/PID (itself
+            // or via newuidmap), which needs this process dumpable: a non-dumpable process's /proc
+            // files belong to root. It hides once it is root in its namespace (becomeRoot).
+            if geteuid() == 0 || !config.plan.isNew(.user) { Hardening.hideFromContainer() }
             Fault.point("init.stage1")
             try channel.expect(.go, during: "setup")
             try NamespacePlan.join(joins)
