@@ -28,27 +28,49 @@ public struct CgroupLayout {
     public static let current = detect()
 
     public static func detect(mountinfo: String? = Files.readIfPresent("/proc/self/mountinfo")) -> CgroupLayout {
-        var layout = CgroupLayout()
+        // id parent major:minor root mountpoint options [optional fields] - fstype source superopts
+        struct Entry { let id: Substring; let parent: Substring; let mountPoint: String; let fstype: Substring; let superOptions: Substring }
+        var entries: [Entry] = []
         for line in (mountinfo ?? "").split(separator: "\n") {
-            // id parent major:minor root mountpoint options [optional fields] - fstype source superopts
             let fields = line.split(separator: " ")
             guard let dash = fields.firstIndex(of: "-") else { continue }
             let pre = fields[..<dash]
             let post = Array(fields[(dash + 1)...])
             guard pre.count >= 5, post.count >= 3 else { continue }
-            let mountPoint = unescape(String(pre[pre.startIndex + 4]))
-            switch post[0] {
-            case "cgroup2":
-                if layout.unified == nil { layout.unified = mountPoint }
-            case "cgroup":
-                let ctrls = post[2].split(separator: ",").map(String.init).filter { !CgroupLayout.mountOptions.contains($0) && !$0.hasPrefix("release_agent=") }
-                if !layout.v1.contains(where: { $0.controllers == ctrls }) {
-                    layout.v1.append(Hierarchy(mountPoint: mountPoint, controllers: ctrls))
-                }
-            default: continue
+            let s = pre.startIndex
+            entries.append(Entry(id: pre[s], parent: pre[s + 1], mountPoint: unescape(String(pre[s + 4])), fstype: post[0], superOptions: post[2]))
+        }
+        let byID = Dictionary(entries.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        // A mount is hidden when another mount sits at its mount point or at a directory above
+        // it without being one of its ancestors in the mount tree: that one was mounted over it
+        // (e.g. a tmpfs on /sys/fs/cgroup over the host's hierarchies). Only the topmost counts.
+        func covered(_ e: Entry) -> Bool {
+            var ancestors: Set<Substring> = [e.id]
+            var p = e.parent
+            while let a = byID[p], !ancestors.contains(a.id) { ancestors.insert(a.id); p = a.parent }
+            return entries.contains { o in
+                !ancestors.contains(o.id) && isAtOrAbove(o.mountPoint, e.mountPoint)
+            }
+        }
+        var layout = CgroupLayout()
+        for e in entries where e.fstype == "cgroup2" || e.fstype == "cgroup" {
+            if covered(e) { continue }
+            if e.fstype == "cgroup2" {
+                if layout.unified == nil { layout.unified = e.mountPoint }
+                continue
+            }
+            let ctrls = e.superOptions.split(separator: ",").map(String.init).filter { !CgroupLayout.mountOptions.contains($0) && !$0.hasPrefix("release_agent=") }
+            if !layout.v1.contains(where: { $0.controllers == ctrls }) {
+                layout.v1.append(Hierarchy(mountPoint: e.mountPoint, controllers: ctrls))
             }
         }
         return layout
+    }
+
+    /// True if `dir` is `path` or one of the directories above it.
+    static func isAtOrAbove(_ dir: String, _ path: String) -> Bool {
+        if dir == path || dir == "/" { return true }
+        return path.hasPrefix(dir) && path.utf8.dropFirst(dir.utf8.count).first == UInt8(ascii: "/")
     }
 
     /// Super-block options of a v1 cgroup mount that are not controller names.
