@@ -40,17 +40,33 @@ public struct CgroupLayout {
             let s = pre.startIndex
             entries.append(Entry(id: pre[s], parent: pre[s + 1], mountPoint: unescape(String(pre[s + 4])), fstype: post[0], superOptions: post[2]))
         }
-        let byID = Dictionary(entries.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        // A mount is hidden when another mount sits at its mount point or at a directory above
-        // it without being one of its ancestors in the mount tree: that one was mounted over it
-        // (e.g. a tmpfs on /sys/fs/cgroup over the host's hierarchies). Only the topmost counts.
+        let byID = Dictionary(entries.map { ($0.id, $0) }, uniquingKeysWith: { _, b in b })
+        var children: [Substring: [Entry]] = [:]
+        for e in entries { children[e.parent, default: []].append(e) }
+        // A mount can be hidden by another one mounted later over its mount point or a directory
+        // above it (e.g. a tmpfs on /sys/fs/cgroup over the host's hierarchies): mountinfo still
+        // lists it. Only the mount that path resolution reaches counts: from the top of its
+        // mount tree, at each directory of its mount point, go up the stack mounted there.
         func covered(_ e: Entry) -> Bool {
-            var ancestors: Set<Substring> = [e.id]
-            var p = e.parent
-            while let a = byID[p], !ancestors.contains(a.id) { ancestors.insert(a.id); p = a.parent }
-            return entries.contains { o in
-                !ancestors.contains(o.id) && isAtOrAbove(o.mountPoint, e.mountPoint)
+            var top = e
+            var seen: Set<Substring> = [e.id]
+            while let p = byID[top.parent], seen.insert(p.id).inserted { top = p }
+            guard isAtOrAbove(top.mountPoint, e.mountPoint) else { return false }
+            var current = top
+            var steps = 0
+            func climb(_ dir: String) {
+                while steps <= entries.count, let next = children[current.id]?.last(where: { $0.mountPoint == dir && $0.id != current.id }) {
+                    current = next
+                    steps += 1
+                }
             }
+            climb(top.mountPoint)
+            var dir = top.mountPoint
+            for name in e.mountPoint.dropFirst(top.mountPoint.count).split(separator: "/") {
+                dir = (dir == "/" ? "" : dir) + "/" + name
+                climb(dir)
+            }
+            return current.id != e.id
         }
         var layout = CgroupLayout()
         for e in entries where e.fstype == "cgroup2" || e.fstype == "cgroup" {
