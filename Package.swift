@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Runtime", dependencies: ["OCISpec", "LinuxSys", "Cgroups", "Seccomp", "CSkiff", "CCap"]),
         .executableTarget(name: "skiff", dependencies: ["Runtime", "OCISpec", "LinuxSys", "Seccomp", "CCap"]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Cgroups", "LinuxSys", "OCISpec"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Cgroups", "LinuxSys", "OCISpec", "SkiffJSON"]),
         .testTarget(name: "SeccompTests", dependencies: ["Seccomp", "OCISpec"], exclude: ["fixtures"]),
     ],
     swiftLanguageModes: [.v5]

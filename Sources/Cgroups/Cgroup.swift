@@ -40,6 +40,36 @@ public struct Cgroup {
         self.created = created
     }
 
+    /// The cgroup path of a process (from /proc/PID/cgroup: the unified entry, else the first
+    /// v1 hierarchy's), relative to the hierarchy roots as `path` is.
+    public static func pathOf(pid: pid_t) -> String? {
+        guard let text = Files.readIfPresent("/proc/\(pid)/cgroup") else { return nil }
+        var v1: String? = nil
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard f.count == 3 else { continue }
+            if f[0] == "0" && f[1].isEmpty { return String(f[2]) }
+            if v1 == nil && !f[1].isEmpty && !f[1].hasPrefix("name=") { v1 = String(f[2]) }
+        }
+        return v1
+    }
+
+    /// The directories `create` would make now (those missing), parents first.
+    public func missing() -> [String] {
+        var out: [String] = []
+        for (n, dir) in dirs.enumerated() {
+            let root = n < layout.v1.count ? layout.v1[n].mountPoint : layout.unified!
+            var chain: [String] = []
+            var d = dir
+            while d != root && d.count > root.count && !Files.isDirectory(d) {
+                chain.append(d)
+                d = Files.dirname(d)
+            }
+            out += chain.reversed()
+        }
+        return out
+    }
+
     /// Creates the directories (mkdir -p, remembering what was new). On failure, removes what
     /// it created.
     public mutating func create() throws {

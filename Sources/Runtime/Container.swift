@@ -8,6 +8,10 @@ import OCISpec
 public enum Container {
     /// `start`: runs the user program of a created container, then the poststart hooks.
     public static func start(_ id: String, store: StateStore) throws {
+        try store.locked(id, "start") { try startLocked(id, store: store) }
+    }
+
+    static func startLocked(_ id: String, store: StateStore) throws {
         var state = try store.load(id)
         switch state.status {
         case .created: break
@@ -21,6 +25,7 @@ public enum Container {
             throw RuntimeError("cannot start container \(JSON.quoted(id)): its init process is not waiting for start (\(error))")
         }
         defer { close(conn) }
+        Fault.point("start.connected")
         var one: UInt8 = 1
         guard write(conn, &one, 1) == 1 else {
             throw RuntimeError("cannot start container \(JSON.quoted(id)): \(SysError("signal the init process"))")
@@ -36,9 +41,11 @@ public enum Container {
             }
             throw RuntimeError(text)
         }
+        Fault.point("start.execed")
         state.phase = .running
         try store.save(state)
         Log.phase("started")
+        Fault.point("start.saved")
         if let hooks = try decodeHooks(state) {
             do { try Hooks.run(hooks, .poststart, state: state.specState(status: .running)) } catch {
                 destroyAfterHookFailure(id, store: store)
@@ -60,6 +67,10 @@ public enum Container {
 
     /// `pause` and `resume`: freeze or thaw every process of the container.
     public static func setPaused(_ id: String, _ paused: Bool, store: StateStore) throws {
+        try store.locked(id, paused ? "pause" : "resume") { try setPausedLocked(id, paused, store: store) }
+    }
+
+    static func setPausedLocked(_ id: String, _ paused: Bool, store: StateStore) throws {
         let state = try store.load(id)
         let status = state.status
         if paused {
@@ -82,6 +93,10 @@ public enum Container {
 
     /// `kill`: a signal to the init process, or with `all` to every process of the container.
     public static func kill(_ id: String, signal: Int32, all: Bool, store: StateStore) throws {
+        try store.locked(id, "kill") { try killLocked(id, signal: signal, all: all, store: store) }
+    }
+
+    static func killLocked(_ id: String, signal: Int32, all: Bool, store: StateStore) throws {
         let state = try store.load(id)
         let status = state.status
         if status == .stopped || status == .creating {
@@ -108,15 +123,20 @@ public enum Container {
     /// `delete`: removes a stopped (or, with `force`, any) container: its processes, cgroup and
     /// state, then runs the poststop hooks.
     public static func delete(_ id: String, force: Bool, store: StateStore) throws {
+        if force && !store.exists(id) {
+            // Already gone (containerd's shim deletes twice): quietly done.
+            try StateStore.validate(id: id)
+            return
+        }
+        try store.locked(id, "delete") { try deleteLocked(id, force: force, store: store) }
+    }
+
+    static func deleteLocked(_ id: String, force: Bool, store: StateStore) throws {
         let state: ContainerState
         do { state = try store.load(id) } catch let e as RuntimeError {
-            if force && !store.exists(id) && e.description.contains("does not exist") {
-                try StateStore.validate(id: id)
-                return
-            }
             if force && store.exists(id) {
-                // Damaged state: remove what can be found.
-                try store.remove(id)
+                // Damaged state: kill and remove what can still be read from it.
+                try deleteDamaged(id, store: store)
                 return
             }
             throw e
@@ -142,13 +162,53 @@ public enum Container {
         if !state.cgroupCreated.isEmpty { cg.signalAll(SIGKILL) }
         if status == .paused { try? cg.setFrozen(false) }
         if state.pid > 0 { waitGone(state.pid, startTime: state.startTime) }
+        Fault.point("delete.killed")
         let failed = cg.destroy()
         if !failed.isEmpty {
             throw RuntimeError("cannot delete container \(JSON.quoted(id)): its cgroup \(q(failed[0])) still has processes")
         }
+        Fault.point("delete.cgroups")
         try store.remove(id)
+        Fault.point("delete.removed")
         if let hooks = try? decodeHooks(state) {
             Hooks.runWarning(hooks, .poststop, state: state.specState(status: .stopped))
+        }
+    }
+
+    /// `delete --force` of a container whose state.json cannot be parsed (truncated, edited):
+    /// the init pid and the cgroup come first in the file, so they usually survive; what they
+    /// name is killed and removed, then the directory.
+    static func deleteDamaged(_ id: String, store: StateStore) throws {
+        let found = StateStore.salvage(Files.readIfPresent(store.dir(id) + "/state.json") ?? "")
+        var cg: Cgroup? = nil
+        if let path = found.cgroupPath, let created = found.cgroupCreated {
+            cg = Cgroup(path: path.isEmpty ? "/" + id : path, created: created)
+        }
+        // Only a pid whose start time is known too: a recycled pid is never killed.
+        var initFound = false
+        if let pid = found.pid, pid > 1, let start = found.startTime, Proc.isAlive(pid, startTime: start) {
+            initFound = true
+            if cg == nil, let path = Cgroup.pathOf(pid: pid), path != "/" {
+                // The cgroup is where the init is; only its leaf directories are removed (the
+                // parents it may share with others are not known to be ours).
+                let leaf = Cgroup(path: path)
+                cg = Cgroup(path: path, created: leaf.dirs)
+            }
+            Glibc.kill(pid, SIGKILL)
+            waitGone(pid, startTime: start)
+        }
+        var left: [String] = []
+        if let cg {
+            if !cg.created.isEmpty { cg.signalAll(SIGKILL); try? cg.setFrozen(false) }
+            left = cg.destroy()
+        }
+        try store.remove(id)
+        if !initFound && found.pid.map({ $0 > 0 }) != false {
+            Log.warn("container \(JSON.quoted(id)): its state was damaged and did not tell which process is its init; removed what it named, check for leftover processes")
+        } else if cg == nil {
+            Log.warn("container \(JSON.quoted(id)): its state was damaged and did not tell its cgroup; check for a leftover cgroup")
+        } else if !left.isEmpty {
+            Log.warn("container \(JSON.quoted(id)): its cgroup \(q(left[0])) could not be removed")
         }
     }
 

@@ -47,6 +47,33 @@ struct ContainerConfig {
     /// linux.seccomp compiled to BPF (before fork; the child only loads it).
     var seccomp: SeccompProgram? = nil
 
+    static let configLimit = 16 << 20
+
+    /// The bytes of config.json: a regular file (a fifo would block `create` for ever, a symlink
+    /// to /dev/zero never ends) of at most 16 MiB.
+    static func readConfig(_ path: String, bundle: String) throws -> [UInt8] {
+        let fd: Int32
+        do { fd = try Files.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY) } catch let e as SysError {
+            if e.errno == ENOENT {
+                throw RuntimeError("\(q(path)) does not exist: the bundle needs a config.json (write one with `skiff spec --bundle \(bundle)`)")
+            }
+            throw RuntimeError("cannot open \(q(path)): \(SysError.text(e.errno))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw RuntimeError("cannot stat \(q(path)): \(SysError.text(errno))") }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw RuntimeError("\(q(path)) is \(Files.kindName(st.st_mode)), not a regular file: config.json must be a file")
+        }
+        guard st.st_size <= configLimit else {
+            throw RuntimeError("\(q(path)) is larger than 16 MiB (\(st.st_size) bytes): skiff refuses configs that big")
+        }
+        do { return try Files.readAll(fd: fd, limit: configLimit) } catch let e as SysError {
+            if e.errno == EFBIG { throw RuntimeError("\(q(path)) is larger than 16 MiB: skiff refuses configs that big") }
+            throw RuntimeError("cannot read \(q(path)): \(SysError.text(e.errno))")
+        }
+    }
+
     /// Reads `<bundle>/config.json` and checks it: every error names the JSON path.
     static func load(_ options: CreateOptions) throws -> ContainerConfig {
         let bundle = Files.absolute(options.bundle)
@@ -54,17 +81,11 @@ struct ContainerConfig {
             throw RuntimeError("bundle \(q(bundle)) is not a directory (give the bundle with --bundle DIR)")
         }
         let configPath = bundle + "/config.json"
-        let text: String
-        do { text = try Files.read(configPath, limit: 16 << 20) } catch let e as SysError {
-            if e.errno == ENOENT {
-                throw RuntimeError("\(q(configPath)) does not exist: the bundle needs a config.json (write one with `skiff spec --bundle \(bundle)`)")
-            }
-            throw RuntimeError("cannot read \(q(configPath)): \(SysError.text(e.errno))")
-        }
+        let bytes = try readConfig(configPath, bundle: bundle)
         var spec: Spec
         let doc: JSON
         do {
-            do { doc = try JSONParser.parse(text) } catch let e as JSONSyntaxError {
+            do { doc = try JSONParser.parse(bytes: bytes) } catch let e as JSONSyntaxError {
                 throw DecodeError(path: "", "not valid JSON: \(e)")
             }
             spec = try Spec(from: Node(doc))

@@ -32,6 +32,21 @@ public enum Lifecycle {
             Log.debug("process.capabilities.ambient: \(dropped.joined(separator: ", ")) not raised: an ambient capability must also be inheritable and permitted")
         }
         try store.claim(options.id)
+        Fault.point("create.claimed")
+        var began = false
+        do {
+            return try store.locked(options.id, "create") {
+                began = true
+                return try createLocked(config, store: store)
+            }
+        } catch {
+            if !began { try? store.remove(options.id) } // the lock could not be made (no space)
+            throw error
+        }
+    }
+
+    static func createLocked(_ config: ContainerConfig, store: StateStore) throws -> Created {
+        let options = config.options
         var setup = Setup(config: config, store: store)
         do {
             return try setup.run()
@@ -72,10 +87,16 @@ public enum Lifecycle {
 
             Log.phase("cgroups")
             var cg = Cgroup(path: config.cgroupPath, layout: config.cgroupLayout)
+            // Recorded before they exist: a create killed from here on leaves a state that
+            // `delete --force` cleans up (it removes only the directories that are empty).
+            state.cgroupCreated = cg.missing()
+            try store.save(state)
+            Fault.point("create.recorded")
             cgroup = cg
             try cg.create()
             cgroup = cg
             state.cgroupCreated = cg.created
+            Fault.point("create.cgroup")
             cg.enableV2Controllers()
             CgroupResources.initCpuset(cg)
             if let r = config.spec.linux?.resources {
@@ -111,9 +132,12 @@ public enum Lifecycle {
             for f in nsFDs { close(f.fd) }
             if pid < 0 { throw SysError("fork the container process") }
             stage1 = pid
+            Fault.point("create.forked")
 
             do { try cg.add(pid: pid) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
-            try parentEnd.send(.go)
+            do { try parentEnd.send(.go) } catch let e as SysError where e.errno == EPIPE || e.errno == ECONNRESET {
+                throw RuntimeError("the container process exited during setup\(exitDescription())")
+            }
 
             Log.phase("namespaces")
             loop: while true {
@@ -143,10 +167,14 @@ public enum Lifecycle {
                             throw RuntimeError("process.oomScoreAdj: cannot set \(adj): \(SysError.text(e.errno))")
                         }
                     }
+                    // The init's pid, recorded at once for `delete --force` after a crash.
+                    try store.save(state)
+                    Fault.point("create.pid")
                     try parentEnd.send(.pidKnown(state.specState(status: .creating).serialized()))
                 case .runHooks:
                     Log.phase("hooks prestart, createRuntime")
                     let s = state.specState(status: .creating)
+                    Fault.point("create.hooks")
                     try Hooks.run(config.spec.hooks, .prestart, state: s)
                     try Hooks.run(config.spec.hooks, .createRuntime, state: s)
                     try parentEnd.send(.hooksDone)
@@ -168,7 +196,9 @@ public enum Lifecycle {
             state.process = config.rawProcess
             state.seccomp = config.rawSeccomp
             state.useTerminal = config.process.terminal
+            Fault.point("create.ready")
             try store.save(state)
+            Fault.point("create.saved")
             if let pidFile = config.options.pidFile {
                 let path = Files.absolute(pidFile)
                 do { try Files.writeAtomic(path, "\(state.pid)", mode: 0o644) } catch {
@@ -180,11 +210,29 @@ public enum Lifecycle {
             return Created(state: state, terminal: relayEnd)
         }
 
-        func exitDescription() -> String {
+        /// How the container process that went away ended, and the likely cause when the
+        /// kernel killed it: a memory limit too low for the setup itself.
+        mutating func exitDescription() -> String {
             var st: Int32 = 0
-            guard stage1 > 0, waitpid(stage1, &st, WNOHANG) == stage1 else { return "" }
-            if skiff_wifsignaled(st) != 0 { return " (killed by \(Signals.name(skiff_wtermsig(st))))" }
-            return " (exit status \(skiff_wexitstatus(st)))"
+            let child = stage1 > 0 ? stage1 : initPid
+            guard child > 0 else { return "" }
+            var r: pid_t = 0
+            for _ in 0..<500 { // the process may not be reaped-ready the instant its socket closes
+                r = waitpid(child, &st, WNOHANG)
+                if r != 0 { break }
+                usleep(1000)
+            }
+            guard r == child else { return "" }
+            if stage1 > 0 { stage1 = 0 } else { initPid = 0 }
+            guard skiff_wifsignaled(st) != 0 else { return " (exit status \(skiff_wexitstatus(st)))" }
+            let sig = skiff_wtermsig(st)
+            var text = " (killed by \(Signals.name(sig))"
+            if sig == SIGKILL, let limit = config.spec.linux?.resources?.memory?.limit, limit > 0 {
+                let oom = cgroup.map { CgroupStats.oomKills($0) } ?? 0
+                text += oom > 0 ? ": the kernel's OOM killer, linux.resources.memory.limit \(limit) is too low for the container's setup"
+                                : ": perhaps the OOM killer; is linux.resources.memory.limit \(limit) too low?"
+            }
+            return text + ")"
         }
 
         /// uid_map and gid_map of the new user namespace, written from outside as the spec

@@ -128,6 +128,7 @@ public enum Exec {
         }
         childEnd.close()
         if stage1 < 0 { throw SysError("fork") }
+        Fault.point("exec.forked")
         var pid: pid_t = 0
         do {
             do { try cg.add(pid: stage1) } catch let e as SysError {
@@ -138,6 +139,7 @@ public enum Exec {
                 throw RuntimeError("exec: the process exited during setup")
             }
             pid = p
+            Fault.point("exec.pid")
             var st: Int32 = 0
             while waitpid(stage1, &st, 0) < 0 && errno == EINTR {}
             // Errors until the exec; EOF (the close-on-exec channel) means it happened.
@@ -186,6 +188,7 @@ public enum Exec {
             try Scheduling.setAffinity(o.process.execCPUAffinity?.finalCPUs, field: "process.execCPUAffinity.final")
             try NamespacePlan.join(joins)
             if inUserNS { try NamespacePlan.becomeRoot(what: "exec") }
+            Fault.point("exec.joined")
             let pid = skiff_fork_sibling()
             if pid == 0 { process(o, channel: channel, consoleFD: consoleFD, inUserNS: inUserNS, seccomp: seccomp) }
             if pid < 0 { throw SysError("fork the exec process") }

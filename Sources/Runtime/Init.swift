@@ -10,7 +10,9 @@ enum Init {
     /// (the parent writes its maps), then unshares the rest and forks the init process, which is
     /// pid 1 of a new pid namespace and the first process of a new time namespace.
     static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32, consoleFD: Int32) -> Never {
+        StateStore.closeHeldLocks() // the init must not keep the container locked after create
         do {
+            Fault.point("init.stage1")
             try channel.expect(.go, during: "setup")
             try NamespacePlan.join(joins)
             let plan = config.plan
@@ -76,7 +78,9 @@ enum Init {
                 try? channel.send(.hookFailed(e.description))
                 _exit(1)
             }
+            Fault.point("init.mounted")
             if ownMounts { try rootfs.pivot(noPivot: config.options.noPivot) }
+            Fault.point("init.pivoted")
             // runc's order: hostname and sysctl while /proc/sys is writable, then the
             // read-only and masked paths, then rlimits.
             try ProcessSetup.applyNamespaceSettings(config)
@@ -96,6 +100,7 @@ enum Init {
             if let program = config.seccomp, program.needsNotify {
                 try SeccompFilters.loadEarly(program, channel: channel)
             }
+            Fault.point("init.ready")
             try channel.send(.ready)
             channel.close()
             waitForStart(config: config, listenFD: listenFD, program: program, stateJSON: stateJSON)

@@ -8,6 +8,10 @@ import OCISpec
 extension Container {
     /// `update`: changes the resource limits of a live (created, running or paused) container.
     public static func update(_ id: String, _ r: Resources, store: StateStore) throws {
+        try store.locked(id, "update") { try updateLocked(id, r, store: store) }
+    }
+
+    static func updateLocked(_ id: String, _ r: Resources, store: StateStore) throws {
         let state = try store.load(id)
         guard [.created, .running, .paused].contains(state.status) else {
             throw RuntimeError("cannot update container \(JSON.quoted(id)): container not running (it is \(state.status.rawValue))")

@@ -40,8 +40,8 @@ enum SyncMessage: Equatable {
         case .runHooks: return [6]
         case .hooksDone: return [7]
         case .ready: return [8]
-        case .error(let s): return [9] + Array(s.utf8.prefix(60000))
-        case .hookFailed(let s): return [10] + Array(s.utf8.prefix(60000))
+        case .error(let s): return [9] + Array(s.utf8.prefix(65536))
+        case .hookFailed(let s): return [10] + Array(s.utf8.prefix(65536))
         case .seccompFD: return [11]
         }
     }
@@ -80,10 +80,26 @@ struct SyncChannel {
         return (SyncChannel(fd: fds[0]), SyncChannel(fd: fds[1]))
     }
 
+    /// Packets carry at most this many bytes: a bigger message (a state with 250 KB of
+    /// annotations) goes as `more` packets and a `last` one, since one packet may not exceed
+    /// the socket buffer (net.core.wmem_default, about 208 KiB) or the 64 KiB receive buffer.
+    static let packetLimit = 32768
+    static let more: UInt8 = 0x80, last: UInt8 = 0x81
+
     /// Sends a message. When the other side already failed and exited, its `.error` is still
     /// queued here: that error is thrown rather than a bare "Broken pipe".
     func send(_ m: SyncMessage) throws {
         let b = m.bytes
+        if b.count <= SyncChannel.packetLimit { return try sendPacket(b) }
+        var off = 0
+        while off < b.count {
+            let end = min(off + SyncChannel.packetLimit, b.count)
+            try sendPacket([end == b.count ? SyncChannel.last : SyncChannel.more] + b[off..<end])
+            off = end
+        }
+    }
+
+    private func sendPacket(_ b: [UInt8]) throws {
         var n = -1
         repeat { n = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } } while n < 0 && errno == EINTR
         guard n < 0 else { return }
@@ -105,8 +121,24 @@ struct SyncChannel {
     func receiveWithFD() throws -> (message: SyncMessage?, fd: Int32) {
         var buf = [UInt8](repeating: 0, count: 65536)
         var passed: Int32 = -1
-        let n = try sys("receive from the container process") { skiff_recv_fd(fd, &passed, &buf, buf.count) }
+        var n = try sys("receive from the container process") { skiff_recv_fd(fd, &passed, &buf, buf.count) }
         if n == 0 { return (nil, -1) }
+        if buf[0] == SyncChannel.more || buf[0] == SyncChannel.last {
+            // A message in several packets: collect them up to the last one.
+            var whole: [UInt8] = []
+            while true {
+                whole += buf[1..<Int(n)]
+                if buf[0] == SyncChannel.last { break }
+                n = try sys("receive from the container process") { skiff_recv_fd(fd, &passed, &buf, buf.count) }
+                guard n > 0, buf[0] == SyncChannel.more || buf[0] == SyncChannel.last else {
+                    throw RuntimeError("the container process sent an incomplete message")
+                }
+            }
+            guard let m = SyncMessage(bytes: whole[...]) else {
+                throw RuntimeError("container setup sent a message skiff does not understand (type \(whole.first ?? 0))")
+            }
+            return (m, -1)
+        }
         guard let m = SyncMessage(bytes: buf[0..<Int(n)]) else {
             if passed >= 0 { Glibc.close(passed) }
             throw RuntimeError("container setup sent a message skiff does not understand (type \(buf[0]))")

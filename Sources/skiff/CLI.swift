@@ -76,7 +76,7 @@ enum CLI {
                 if g.bool("help") { printHelp(); return 0 }
                 throw UsageError("no command given (see `skiff --help`)")
             }
-            let rest = argv[(argv.firstIndex(of: name)! + 1)...]
+            let rest = argv[(g.firstPositionalIndex! + 1)...]
             if name == "help" {
                 if let c = rest.first.flatMap({ n in commands.first { $0.name == n } }) { printHelp(c) } else { printHelp() }
                 return 0

@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import LinuxSys
 @testable import Runtime
@@ -30,5 +31,17 @@ import Testing
         defer { parent.close() }
         child.close()
         #expect(throws: SysError.self) { try parent.send(.go) }
+    }
+
+    /// A state with 300 KB of annotations (fuzz/BUGS.md #6): once "Message too long", now sent
+    /// in packets and received whole.
+    @Test func aMessageLargerThanTheSocketBufferArrivesWhole() throws {
+        let (parent, child) = try SyncChannel.pair()
+        defer { parent.close(); child.close() }
+        let big = "{\"annotations\":{\"a\":\"" + String(repeating: "x", count: 300_000) + "\"}}"
+        let sender = Thread { try? parent.send(.pidKnown(big)); try? parent.send(.ready) }
+        sender.start()
+        #expect(try child.receive() == .pidKnown(big))
+        #expect(try child.receive() == .ready)
     }
 }

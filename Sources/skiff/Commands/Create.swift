@@ -22,8 +22,8 @@ enum CreateCommand {
     static func createOptions(_ p: ParsedArgs, command: String) throws -> CreateOptions {
         let id = try ArgParser.id(p, command: command)
         var o = CreateOptions(id: id, bundle: p.value("bundle") ?? ".")
-        o.pidFile = p.value("pid-file")
-        o.consoleSocket = p.value("console-socket")
+        o.pidFile = try ArgParser.file(p, "pid-file")
+        o.consoleSocket = try ArgParser.file(p, "console-socket")
         o.noPivot = p.bool("no-pivot")
         o.noNewKeyring = p.bool("no-new-keyring")
         o.preserveFds = try ArgParser.preserveFds(p)
