@@ -6,7 +6,7 @@
 #   scripts/results.sh [SKIFF_BINARY]
 set -u
 cd "$(dirname "$0")/.."
-BIN=$(realpath "${1:-.build/release/skiff}")
+BIN=$(realpath -s "${1:-.build/release/skiff}")
 [ -x "$BIN" ] || { echo "results.sh: no skiff binary at $BIN (build it first)" >&2; exit 2; }
 conformance/compare.sh --md conformance/RESULTS.md "$BIN" /usr/sbin/runc /usr/bin/crun || exit 1
 conformance/clients/run.sh --markdown conformance/clients/RESULTS.md "$BIN" /usr/sbin/runc /usr/bin/crun

@@ -516,7 +516,7 @@ main() {
 
 	RT_NAMES=() RT_PATHS=() RT_SECONDS=() RT_LABELS=() RT_HIDE=()
 	for i in "${!runtimes[@]}"; do
-		rt="$(realpath "${runtimes[$i]}")"
+		rt="$(realpath -s "${runtimes[$i]}")"
 		name="$(basename "$rt")"
 		# Two runtimes of the same name (e.g. two skiff builds): number the second.
 		if [[ " ${RT_NAMES[*]} " == *" $name "* ]]; then name="$name$i"; fi
