@@ -92,7 +92,14 @@ def clients_block(path):
     differ = [r for r in rows if len(set(r[1:1 + len(names)])) > 1]
     out += ["", f"Scenarios where the runtimes differ ({len(differ)}; <- = skiff fails where runc passes):", ""]
     out += md_table(["scenario"] + names + [""], [r[:1 + len(names)] + [r[-1]] for r in differ]) if differ else ["(none)"]
-    notes = [l.rstrip() for l in open(path, encoding="utf-8") if l.startswith("- ")]
+    # What follows the table: a line per runtime, then why scenarios failed or were skipped.
+    lines = [l.rstrip() for l in open(path, encoding="utf-8")]
+    last_row = max(i for i, l in enumerate(lines) if l.startswith("|"))
+    notes = lines[last_row + 1:]
+    while notes and not notes[0]:
+        notes.pop(0)
+    while notes and not notes[-1]:
+        notes.pop()
     if notes:
         out += [""] + notes
     return out

@@ -460,10 +460,10 @@ summary() {
 			[ "$again" -gt 0 ] && FIRST_SUMMARY+=", $again passed on a second try"
 			FIRST_FAILED=$f
 			echo "# ${labels[$i]} (${RT_PATHS[$i]}): $FIRST_SUMMARY, in $secs s"
-			md+=$'\n'"- **${labels[$i]}** (\`${RT_PATHS[$i]}\`, under test): $FIRST_SUMMARY, in $secs s"
+			md+=$'\n'"- **${labels[$i]}** (\`${RT_PATHS[$i]#"$REPO"/}\`, under test): $FIRST_SUMMARY, in $secs s"
 		else
 			echo "# ${labels[$i]} (${RT_PATHS[$i]}): $p passed, $f failed, $s skipped, in $secs s"
-			md+=$'\n'"- **${labels[$i]}** (\`${RT_PATHS[$i]}\`): $p passed, $f failed, $s skipped, in $secs s"
+			md+=$'\n'"- **${labels[$i]}** (\`${RT_PATHS[$i]#"$REPO"/}\`): $p passed, $f failed, $s skipped, in $secs s"
 		fi
 	done
 	# Why the runtime under test fails what it fails (known-failures.txt, or the reference too).
