@@ -170,6 +170,7 @@ public enum Lifecycle {
                     // The init's pid, recorded at once for `delete --force` after a crash.
                     try store.save(state)
                     Fault.point("create.pid")
+                    try NetDevices.move(config.spec.linux?.netDevices ?? [], intoNetnsOf: p)
                     try parentEnd.send(.pidKnown(state.specState(status: .creating).serialized()))
                 case .runHooks:
                     Log.phase("hooks prestart, createRuntime")

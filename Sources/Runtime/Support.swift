@@ -15,7 +15,7 @@ enum Support {
         }
         guard let linux = spec.linux else { return }
         if linux.intelRdt != nil { throw DecodeError.unsupported("linux.intelRdt", "Intel RDT") }
-        if !linux.netDevices.isEmpty { throw DecodeError.unsupported("linux.netDevices", "moving network devices") }
+        try NetDevices.check(linux, plan: plan)
         if let l = linux.mountLabel, !l.isEmpty {
             throw DecodeError(path: "linux.mountLabel", "SELinux is not enabled on this host", hint: "remove the label")
         }

@@ -17,8 +17,8 @@ FAULT_BIN="${SKIFF_FAULT_BIN:-$REPO/.build-faults/release/skiff}"
 setup_file() {
 	skiff_setup_file
 	[ "$(basename "$RUNTIME")" = skiff ] || return 0
-	local newest
-	newest="$(find "$REPO/Sources" "$REPO/Package.swift" -newer "$FAULT_BIN" -print -quit 2>/dev/null)"
+	local newest=""
+	[ -x "$FAULT_BIN" ] && newest="$(find "$REPO/Sources" "$REPO/Package.swift" -newer "$FAULT_BIN" -print -quit 2>/dev/null || true)"
 	if [ ! -x "$FAULT_BIN" ] || [ -n "$newest" ]; then
 		(cd "$REPO" && swift build -c release --static-swift-stdlib -Xswiftc -static-executable \
 			-Xswiftc -DSKIFF_FAULTS --scratch-path .build-faults) >&3 2>&1

@@ -100,6 +100,13 @@ int skiff_personality(unsigned long persona);
 int skiff_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode);
 int skiff_set_affinity(const int *cpus, int count);
 
+// Moves host interface `name` into the network namespace `nsfd`, renamed to `newname` (NULL or
+// "" keeps the name; "%d" is a template), brings it up there and gives it back its permanent
+// global addresses. 0, or -errno with `step`: 1 lookup, 2 addresses, 3 move, 4 enter the
+// namespace, 5 up, 6 addresses. `final_name` receives the name in the container.
+int skiff_netdev_move(const char *name, int nsfd, const char *newname, int *step, char *final_name, size_t final_len);
+int skiff_if_exists(const char *name);
+
 // Constants that are macros or enum values Swift does not import reliably.
 extern const unsigned long SKIFF_MS_RDONLY, SKIFF_MS_NOSUID, SKIFF_MS_NODEV, SKIFF_MS_NOEXEC,
     SKIFF_MS_SYNCHRONOUS, SKIFF_MS_REMOUNT, SKIFF_MS_MANDLOCK, SKIFF_MS_DIRSYNC, SKIFF_MS_NOATIME,

@@ -51,7 +51,7 @@ enum FeaturesCommand {
                 ("selinux", .obj([("enabled", .bool(false))])),
                 ("intelRdt", .obj([("enabled", .bool(false))])),
                 ("mountExtensions", .obj([("idmap", .obj([("enabled", .bool(false))]))])),
-                ("netDevices", .obj([("enabled", .bool(false))])),
+                ("netDevices", .obj([("enabled", .bool(true))])),
             ])),
             ("annotations", .obj([("org.opencontainers.runtime-spec.features", .string("skiff"))])),
         ])
