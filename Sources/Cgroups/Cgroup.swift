@@ -19,7 +19,7 @@ public struct Cgroup {
         guard let p = cgroupsPath, !p.isEmpty else { return "/" + id }
         if p.contains(":") && !p.hasPrefix("/") {
             throw DecodeError(path: "linux.cgroupsPath", "\(JSON.quoted(p)) looks like a systemd path (slice:prefix:name)",
-                              hint: "the systemd cgroup driver is not supported by skiff yet; use a cgroupfs path such as \"/mygroup/\(id)\"")
+                              hint: "use the systemd cgroup driver (skiff --systemd-cgroup), or a cgroupfs path such as \"/mygroup/\(id)\"")
         }
         let clean = Files.clean(p)
         if p.split(separator: "/").contains("..") {
@@ -96,9 +96,10 @@ public struct Cgroup {
         }
     }
 
-    /// Moves a process into this cgroup in every hierarchy.
-    public func add(pid: pid_t) throws {
-        for dir in dirs {
+    /// Moves a process into this cgroup in every hierarchy (but `except`: the directory it was
+    /// forked into).
+    public func add(pid: pid_t, except: String? = nil) throws {
+        for dir in dirs where dir != except {
             do { try Files.write(dir + "/cgroup.procs", "\(pid)", flags: O_WRONLY) } catch let e as SysError {
                 throw SysError("join cgroup \(q(dir))", errno: e.errno)
             }
@@ -127,6 +128,9 @@ public struct Cgroup {
         var failed: [String] = []
         for dir in created.sorted(by: { $0.count > $1.count }) {
             var tries = 0
+            // A container with a writable cgroup may have made cgroups of its own (systemd in
+            // a container, nested runtimes): they go too, deepest first, once empty.
+            if dirs.contains(dir) { Cgroup.removeChildren(dir) }
             while rmdir(dir) != 0 {
                 if errno == ENOENT { break }
                 let isLeaf = dirs.contains(dir)
@@ -140,5 +144,20 @@ public struct Cgroup {
             }
         }
         return failed
+    }
+
+    /// Removes the cgroups below `dir`, deepest first (a cgroup directory holds only control
+    /// files besides its children, and rmdir removes it once no process is left in it).
+    static func removeChildren(_ dir: String) {
+        for name in Files.list(dir) {
+            let child = dir + "/" + name
+            guard Files.isDirectory(child) else { continue }
+            removeChildren(child)
+            var tries = 0
+            while rmdir(child) != 0 && errno == EBUSY && tries < 200 {
+                tries += 1
+                usleep(5000)
+            }
+        }
     }
 }

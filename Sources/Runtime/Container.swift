@@ -80,6 +80,9 @@ public enum Container {
         } else if status != .paused {
             throw RuntimeError("cannot resume container \(JSON.quoted(id)): it is not paused (it is \(status.rawValue))")
         }
+        if state.hasNoCgroup {
+            throw RuntimeError("cannot \(paused ? "pause" : "resume") container \(JSON.quoted(id)): it has no cgroup (a rootless container whose user may not create one); pause needs the freezer of a cgroup")
+        }
         do { try state.cgroup.setFrozen(paused) } catch {
             throw RuntimeError("cannot \(paused ? "pause" : "resume") container \(JSON.quoted(id)): \(error)")
         }
@@ -87,8 +90,7 @@ public enum Container {
 
     /// Every process of the container (from its cgroup).
     public static func pids(_ id: String, store: StateStore) throws -> [pid_t] {
-        let state = try store.load(id)
-        return state.cgroup.pids()
+        return try store.load(id).processes()
     }
 
     /// `kill`: a signal to the init process, or with `all` to every process of the container.
@@ -108,7 +110,9 @@ public enum Container {
             }
             throw RuntimeError("cannot kill container \(JSON.quoted(id)): container not running")
         }
-        if all {
+        if all && state.hasNoCgroup {
+            for p in state.processes() where p != state.pid { Glibc.kill(p, signal) }
+        } else if all {
             let cg = Cgroup(path: state.cgroupPath, created: state.cgroupCreated)
             cg.signalAll(signal)
         }
@@ -159,10 +163,16 @@ public enum Container {
         }
         // Whatever else lives in the cgroup goes too (processes of `exec`, or left by a
         // shared pid namespace).
-        if !state.cgroupCreated.isEmpty { cg.signalAll(SIGKILL) }
+        if !state.cgroupCreated.isEmpty || state.systemdUnit != nil { cg.signalAll(SIGKILL) }
         if status == .paused { try? cg.setFrozen(false) }
         if state.pid > 0 { waitGone(state.pid, startTime: state.startTime) }
         Fault.point("delete.killed")
+        if let unit = state.systemdUnit {
+            do { try SystemdCgroup.stop(unit) } catch {
+                if !force { throw RuntimeError("cannot delete container \(JSON.quoted(id)): \(error)") }
+                Log.warn("\(error)")
+            }
+        }
         let failed = cg.destroy()
         if !failed.isEmpty {
             throw RuntimeError("cannot delete container \(JSON.quoted(id)): its cgroup \(q(failed[0])) still has processes")
@@ -199,9 +209,12 @@ public enum Container {
         }
         var left: [String] = []
         if let cg {
-            if !cg.created.isEmpty { cg.signalAll(SIGKILL); try? cg.setFrozen(false) }
-            left = cg.destroy()
+            if !cg.created.isEmpty || found.systemdUnit != nil { cg.signalAll(SIGKILL); try? cg.setFrozen(false) }
         }
+        if let unit = found.systemdUnit {
+            do { try SystemdCgroup.stop(unit) } catch { Log.warn("\(error)") }
+        }
+        if let cg { left = cg.destroy() }
         try store.remove(id)
         if !initFound && found.pid.map({ $0 > 0 }) != false {
             Log.warn("container \(JSON.quoted(id)): its state was damaged and did not tell which process is its init; removed what it named, check for leftover processes")

@@ -18,6 +18,12 @@ public struct CreateOptions {
     public var relayTerminal = false
     /// Variables added to process.env (LISTEN_FDS and LISTEN_PID for socket activation).
     public var extraEnv: [String] = []
+    /// Rootless mode (euid != 0, or `--rootless true`): a cgroup the user may not create is
+    /// skipped instead of an error, and device rules are not applied.
+    public var rootless = geteuid() != 0
+    /// `--systemd-cgroup`: the cgroup is a transient systemd scope (linux.cgroupsPath is
+    /// "slice:prefix:name").
+    public var systemdCgroup = false
 
     public init(id: String, bundle: String) {
         self.id = id
@@ -36,6 +42,8 @@ struct ContainerConfig {
     let plan: NamespacePlan
     let cgroupLayout: CgroupLayout
     let cgroupPath: String
+    /// With --systemd-cgroup, the scope unit that holds the container.
+    var systemdUnit: SystemdUnit? = nil
     /// A bind mount covers /dev: the default device nodes come from there.
     let bindsDev: Bool
     /// config.json's `hooks`, as written, kept in the state for `start` and `delete`.
@@ -194,8 +202,11 @@ struct ContainerConfig {
         let bindsDev = spec.mounts.contains {
             Files.clean($0.destination) == "/dev" && ($0.type == "bind" || $0.options.contains("bind") || $0.options.contains("rbind"))
         }
-        let cgroupPath = try Cgroup.path(cgroupsPath: linux.cgroupsPath, id: options.id)
-        return ContainerConfig(spec: spec, process: process, options: options, bundle: bundle, rootfs: rootfs, plan: plan,
-                               cgroupLayout: CgroupLayout.current, cgroupPath: cgroupPath, bindsDev: bindsDev)
+        let unit = options.systemdCgroup ? try SystemdUnit.parse(cgroupsPath: linux.cgroupsPath, id: options.id) : nil
+        let cgroupPath = try unit?.cgroupPath ?? Cgroup.path(cgroupsPath: linux.cgroupsPath, id: options.id)
+        var c = ContainerConfig(spec: spec, process: process, options: options, bundle: bundle, rootfs: rootfs, plan: plan,
+                                cgroupLayout: CgroupLayout.current, cgroupPath: cgroupPath, bindsDev: bindsDev)
+        c.systemdUnit = unit
+        return c
     }
 }

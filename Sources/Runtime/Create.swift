@@ -70,6 +70,8 @@ public enum Lifecycle {
         let config: ContainerConfig
         let store: StateStore
         var cgroup: Cgroup?
+        /// The systemd scope, once systemd made it (--systemd-cgroup).
+        var scope: String?
         var stage1: pid_t = 0
         var initPid: pid_t = 0
         var listenFD: Int32 = -1
@@ -85,24 +87,17 @@ public enum Lifecycle {
                                        ociVersion: config.spec.ociVersion, annotations: config.spec.annotations)
             state.cgroupPath = config.cgroupPath
 
+            // How the user namespace's maps get written: checked before anything exists
+            // (an unprivileged user may need newuidmap/newgidmap).
+            let linux = config.spec.linux ?? Linux()
+            let mapWriter = config.plan.isNew(.user) ? try IDMapWriter(uid: linux.uidMappings, gid: linux.gidMappings) : nil
+
             Log.phase("cgroups")
+            let systemd = try SystemdCgroup.connect(config)
             var cg = Cgroup(path: config.cgroupPath, layout: config.cgroupLayout)
-            // Recorded before they exist: a create killed from here on leaves a state that
-            // `delete --force` cleans up (it removes only the directories that are empty).
-            state.cgroupCreated = cg.missing()
-            try store.save(state)
-            Fault.point("create.recorded")
-            cgroup = cg
-            try cg.create()
-            cgroup = cg
-            state.cgroupCreated = cg.created
-            Fault.point("create.cgroup")
-            cg.enableV2Controllers()
-            CgroupResources.initCpuset(cg)
-            if let r = config.spec.linux?.resources {
-                let devices = (config.spec.linux?.devices ?? []).filter { $0.type != "p" }.map { DeviceRule(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm") }
-                do { try CgroupResources.apply(r, to: cg, containerDevices: devices) } catch let e as RuntimeErrorText { throw RuntimeError(e.description) }
-            }
+            // Without a cgroup only in rootless mode, when the user may not create one.
+            var hasCgroup = true
+            if systemd == nil { hasCgroup = try makeCgroup(&cg, &state) }
 
             listenFD = try StartSocket.listen(dir: store.dir(id))
             let (parentEnd, childEnd) = try SyncChannel.pair()
@@ -122,19 +117,42 @@ public enum Lifecycle {
             var handedOver = false
             defer { if !handedOver && relayEnd >= 0 { close(relayEnd) } }
 
+            // Idmapped mounts: made here, or once the container's user namespace exists.
+            var mountFDs: [Int: Int32] = [:]
+            defer { for (_, fd) in mountFDs { close(fd) } }
+            if mapWriter == nil && !IdmappedMounts.indexes(config).isEmpty {
+                let userNS = nsFDs.first { $0.type == .user }?.fd ?? -1
+                mountFDs = try IdmappedMounts.prepare(config, containerUserNS: userNS)
+            }
+
             Log.phase("fork")
-            let pid = skiff_fork()
+            let (pid, forkedInto) = systemd == nil && hasCgroup ? CgroupFork.fork(into: cg) : (skiff_fork(), nil)
             if pid == 0 {
                 parentEnd.close()
-                Init.stage1(config: config, channel: childEnd, joins: nsFDs, listenFD: listenFD, consoleFD: consoleFD)
+                Init.stage1(config: config, channel: childEnd, joins: nsFDs, listenFD: listenFD, consoleFD: consoleFD, mountFDs: mountFDs)
             }
             childEnd.close()
             for f in nsFDs { close(f.fd) }
+            for (_, fd) in mountFDs { close(fd) }
+            mountFDs = [:]
             if pid < 0 { throw SysError("fork the container process") }
             stage1 = pid
             Fault.point("create.forked")
+            if let systemd {
+                // The scope exists with the process in it; then the limits and the hierarchies
+                // systemd left out, all before the process runs anything. The unit is ours (to
+                // stop on failure, recorded for delete) only once systemd made it: the name may
+                // be another container's. (A create killed in between leaves a scope that systemd
+                // removes by itself once its process is gone.)
+                try SystemdCgroup.start(systemd, config: config, pid: pid)
+                scope = config.systemdUnit?.unit
+                state.systemdUnit = scope
+                hasCgroup = try makeCgroup(&cg, &state)
+            }
 
-            do { try cg.add(pid: pid) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
+            if hasCgroup {
+                do { try cg.add(pid: pid, except: forkedInto) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
+            }
             do { try parentEnd.send(.go) } catch let e as SysError where e.errno == EPIPE || e.errno == ECONNRESET {
                 throw RuntimeError("the container process exited during setup\(exitDescription())")
             }
@@ -153,7 +171,8 @@ public enum Lifecycle {
                     try SeccompFilters.sendToListener(passedFD, profile: profile, pid: state.pid,
                                                       state: state.specState(status: .creating), ociVersion: config.spec.ociVersion)
                 case .needMappings:
-                    try writeMappings(pid: stage1)
+                    try mapWriter?.write(pid: stage1, uid: linux.uidMappings, gid: linux.gidMappings)
+                    try sendIdmappedMounts(to: parentEnd)
                     try parentEnd.send(.mappingsDone)
                 case .initPid(let p):
                     initPid = p
@@ -211,6 +230,36 @@ public enum Lifecycle {
             return Created(state: state, terminal: relayEnd)
         }
 
+        /// Creates the cgroup's directories (those that do not exist yet: with systemd, the
+        /// hierarchies the scope does not have) and writes linux.resources into them.
+        mutating func makeCgroup(_ cg: inout Cgroup, _ state: inout ContainerState) throws -> Bool {
+            // Recorded before they exist: a create killed from here on leaves a state that
+            // `delete --force` cleans up (it removes only the directories that are empty).
+            state.cgroupCreated = cg.missing()
+            try store.save(state)
+            Fault.point("create.recorded")
+            cgroup = cg
+            let hasCgroup = try Setup.createCgroup(&cg, config: config)
+            cgroup = cg
+            state.cgroupCreated = cg.created
+            Fault.point("create.cgroup")
+            guard hasCgroup else { return false }
+            try CgroupOwner.apply(cg, config: config)
+            cg.enableV2Controllers()
+            CgroupResources.initCpuset(cg)
+            if var r = config.spec.linux?.resources {
+                if config.options.rootless && !r.devices.isEmpty {
+                    // A user namespace cannot make device nodes, and an unprivileged user cannot
+                    // attach a device filter: the rules are left out, as runc does.
+                    Log.debug("rootless: linux.resources.devices not applied")
+                    r.devices = []
+                }
+                let devices = (config.spec.linux?.devices ?? []).filter { $0.type != "p" }.map { DeviceRule(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm") }
+                do { try CgroupResources.apply(r, to: cg, containerDevices: devices) } catch let e as RuntimeErrorText { throw RuntimeError(e.description) }
+            }
+            return true
+        }
+
         /// How the container process that went away ended, and the likely cause when the
         /// kernel killed it: a memory limit too low for the setup itself.
         mutating func exitDescription() -> String {
@@ -236,19 +285,34 @@ public enum Lifecycle {
             return text + ")"
         }
 
-        /// uid_map and gid_map of the new user namespace, written from outside as the spec
-        /// requires (only a process with privileges over the parent namespace may write them).
-        func writeMappings(pid: pid_t) throws {
-            let linux = config.spec.linux ?? Linux()
+        /// The idmapped mounts, made once the container's user namespace (whose mappings a
+        /// bare `idmap` uses) has its maps, go to stage 1, whose init attaches them.
+        func sendIdmappedMounts(to channel: SyncChannel) throws {
+            guard !IdmappedMounts.indexes(config).isEmpty else { return }
+            let userNS = try sys("open the container's user namespace") { skiff_open("/proc/\(stage1)/ns/user", O_RDONLY | O_CLOEXEC, 0) }
+            defer { close(userNS) }
+            let fds = try IdmappedMounts.prepare(config, containerUserNS: userNS)
+            defer { for (_, fd) in fds { close(fd) } }
+            for (i, fd) in fds { try channel.send(.mountFD(Int32(i)), fd: fd) }
+        }
+
+        /// The container's cgroup, or (rootless) none when the user may not create it: then
+        /// resource limits are an error, as in runc, since nothing could apply them.
+        static func createCgroup(_ cg: inout Cgroup, config: ContainerConfig) throws -> Bool {
             do {
-                try Files.write("/proc/\(pid)/uid_map", mappingText(linux.uidMappings), flags: O_WRONLY)
-            } catch let e as SysError {
-                throw RuntimeError("linux.uidMappings: the kernel refused \(JSON.quoted(mappingText(linux.uidMappings).trimmingCharacters(in: "\n"))): \(SysError.text(e.errno)) (ranges must not overlap and hostIDs must exist)")
-            }
-            do {
-                try Files.write("/proc/\(pid)/gid_map", mappingText(linux.gidMappings), flags: O_WRONLY)
-            } catch let e as SysError {
-                throw RuntimeError("linux.gidMappings: the kernel refused \(JSON.quoted(mappingText(linux.gidMappings).trimmingCharacters(in: "\n"))): \(SysError.text(e.errno))")
+                try cg.create()
+                return true
+            } catch let e as SysError where config.options.rootless && [EACCES, EPERM, EROFS].contains(e.errno) {
+                let limits = config.spec.linux?.resources.map(Rootless.limitFields) ?? []
+                if !limits.isEmpty {
+                    throw RuntimeError("linux.resources: \(limits.joined(separator: ", ")) limits need a cgroup, and this unprivileged user may not create \(q(config.cgroupPath)) (\(e)); remove linux.resources (as `skiff spec --rootless` does) or delegate a cgroup to the user and set linux.cgroupsPath inside it")
+                }
+                if let p = config.spec.linux?.cgroupsPath, !p.isEmpty {
+                    Log.warn("linux.cgroupsPath: \(JSON.quoted(p)) not used: this unprivileged user may not create it (\(e)); the container runs without a cgroup")
+                } else {
+                    Log.debug("rootless: no cgroup for the container (\(e))")
+                }
+                return false
             }
         }
 
@@ -266,8 +330,11 @@ public enum Lifecycle {
             }
             if let cg = cgroup {
                 cg.signalAll(SIGKILL)
-                cg.destroy()
             }
+            if let scope {
+                do { try SystemdCgroup.stop(scope) } catch { Log.warn("\(error)") }
+            }
+            cgroup?.destroy()
             try? store.remove(config.options.id)
         }
     }

@@ -131,9 +131,14 @@ public enum Exec {
         Fault.point("exec.forked")
         var pid: pid_t = 0
         do {
-            do { try cg.add(pid: stage1) } catch let e as SysError {
-                throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): \(e)")
+            // A rootless container may have no cgroup (the user could not create it).
+            let noCgroup = state.hasNoCgroup
+            if noCgroup, let sub = o.subCgroup, !sub.isEmpty {
+                throw RuntimeError("--cgroup: container \(JSON.quoted(o.id)) has no cgroup (a rootless container whose user may not create one)")
             }
+            if !noCgroup { do { try cg.add(pid: stage1) } catch let e as SysError {
+                throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): \(e)")
+            } }
             try parentEnd.send(.go)
             guard case .initPid(let p)? = try parentEnd.receive() else {
                 throw RuntimeError("exec: the process exited during setup")
@@ -182,7 +187,14 @@ public enum Exec {
 
     static func stage1Child(_ o: ExecOptions, joins: [(type: NamespaceType, fd: Int32, index: Int)], channel: SyncChannel, consoleFD: Int32, inUserNS: Bool, seccomp: SeccompFilters.Loaded?) -> Never {
         do {
+            Hardening.hideFromContainer()
             try Scheduling.setAffinity(o.process.execCPUAffinity?.initialCPUs, field: "process.execCPUAffinity.initial")
+            // Through the host's /proc, before any namespace is joined (inherited by the fork).
+            if let adj = o.process.oomScoreAdj {
+                do { try Hardening.writeProc("oom_score_adj", String(adj), what: "process.oomScoreAdj", selfDir: true) } catch let e as ProcWriteError {
+                    throw RuntimeError("process.oomScoreAdj: cannot set \(adj): \(e.reason)")
+                }
+            }
             try channel.expect(.go, during: "exec setup")
             // In the container's cgroup now.
             try Scheduling.setAffinity(o.process.execCPUAffinity?.finalCPUs, field: "process.execCPUAffinity.final")
@@ -217,11 +229,6 @@ public enum Exec {
             }
             try ProcessSetup.applyRlimits(p.rlimits)
             try Scheduling.applyProcess(p)
-            if let adj = p.oomScoreAdj {
-                do { try Files.write("/proc/self/oom_score_adj", String(adj), flags: O_WRONLY) } catch let e as SysError {
-                    throw RuntimeError("process.oomScoreAdj: cannot set \(adj): \(SysError.text(e.errno))")
-                }
-            }
             let program = try ProcessSetup.lookup(p.args[0], env: p.env)
             if let s = seccomp, s.program.needsNotify { try SeccompFilters.loadEarly(s.program, channel: channel) }
             try ProcessSetup.execProcess(p, program: program, inUserNS: inUserNS, preserveFds: o.preserveFds, keepFD: -1, seccomp: seccomp)

@@ -13,6 +13,10 @@ enum NetDevices {
     /// network namespace of its own to receive them.
     static func check(_ linux: Linux, plan: NamespacePlan) throws {
         guard !linux.netDevices.isEmpty else { return }
+        if geteuid() != 0 {
+            throw DecodeError(path: "linux.netDevices", "moving host network interfaces needs root (CAP_NET_ADMIN on the host)",
+                              hint: "remove netDevices from a rootless container")
+        }
         if !plan.isNew(.network) && !plan.join.contains(where: { $0.type == .network }) {
             throw DecodeError(path: "linux.netDevices", "the container shares the host's network namespace, so there is nowhere to move the devices",
                               hint: "add {\"type\": \"network\"} to linux.namespaces")

@@ -27,6 +27,8 @@ public struct ContainerState {
     public var annotations: [(String, String)]
     public var cgroupPath: String
     public var cgroupCreated: [String]
+    /// With --systemd-cgroup: the scope unit systemd made for the container (delete stops it).
+    public var systemdUnit: String?
     /// The config's hooks, kept for `start` (poststart) and `delete` (poststop), raw JSON.
     public var hooks: JSON?
     /// The config's process, raw JSON: the defaults of `exec`.
@@ -69,6 +71,7 @@ public struct ContainerState {
         .obj([
             ("pid", .int(pid)), ("startTime", .int(startTime)),
             ("cgroupPath", .string(cgroupPath)), ("cgroupCreated", .array(cgroupCreated.map { .string($0) })),
+            ("systemdUnit", systemdUnit.map { .string($0) }),
             ("ociVersion", .string(ociVersion)), ("id", .string(id)),
             ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
             ("created", .string(created)), ("owner", .string(owner)), ("phase", .string(phase.rawValue)),
@@ -91,6 +94,7 @@ public struct ContainerState {
         annotations = try o.stringMap("annotations") ?? []
         cgroupPath = try o.string("cgroupPath") ?? ""
         cgroupCreated = try o.strings("cgroupCreated") ?? []
+        systemdUnit = try o.string("systemdUnit")
         hooks = o.optional("hooks")?.value
         process = o.optional("process")?.value
         seccomp = o.optional("seccomp")?.value
@@ -110,6 +114,7 @@ public struct ContainerState {
         self.annotations = annotations
         self.cgroupPath = ""
         self.cgroupCreated = []
+        self.systemdUnit = nil
         self.hooks = nil
         self.process = nil
         self.seccomp = nil
@@ -250,7 +255,7 @@ public struct StateStore {
 
     /// What a damaged state.json still tells: the leading `pid`, `startTime`, `cgroupPath` and
     /// `cgroupCreated` members, each taken only if it parses completely.
-    static func salvage(_ text: String) -> (pid: Int32?, startTime: UInt64?, cgroupPath: String?, cgroupCreated: [String]?) {
+    static func salvage(_ text: String) -> (pid: Int32?, startTime: UInt64?, cgroupPath: String?, cgroupCreated: [String]?, systemdUnit: String?) {
         func member(_ name: String) -> JSON? {
             guard let r = text.firstRange(of: "\"\(name)\":") else { return nil }
             let rest = text[r.upperBound...].prefix(16384)
@@ -271,7 +276,9 @@ public struct StateStore {
         if case .array(let a)? = member("cgroupCreated") {
             created = a.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
         }
-        return (pid, start, path, created)
+        var unit: String?
+        if case .string(let u)? = member("systemdUnit") { unit = u }
+        return (pid, start, path, created, unit)
     }
 
     public func ids() -> [String] {

@@ -10,9 +10,7 @@ enum Support {
         if let p = spec.process {
             try checkProcess(p, path: "process")
         }
-        for (i, m) in spec.mounts.enumerated() where !m.uidMappings.isEmpty || !m.gidMappings.isEmpty {
-            throw DecodeError.unsupported("mounts[\(i)].\(m.uidMappings.isEmpty ? "gidMappings" : "uidMappings")", "idmapped mounts")
-        }
+        try IdmappedMounts.validate(spec, plan: plan)
         guard let linux = spec.linux else { return }
         if linux.intelRdt != nil { throw DecodeError.unsupported("linux.intelRdt", "Intel RDT") }
         try NetDevices.check(linux, plan: plan)

@@ -29,6 +29,9 @@ enum SyncMessage: Equatable {
     /// child -> parent: the seccomp notify fd comes with this message (SCM_RIGHTS); the parent
     /// hands it to linux.seccomp.listenerPath, which the container cannot reach.
     case seccompFD
+    /// parent -> stage 1: the detached idmapped mount for mounts[N] comes with this message
+    /// (SCM_RIGHTS); the container's init attaches it.
+    case mountFD(Int32)
 
     var bytes: [UInt8] {
         switch self {
@@ -43,6 +46,7 @@ enum SyncMessage: Equatable {
         case .error(let s): return [9] + Array(s.utf8.prefix(65536))
         case .hookFailed(let s): return [10] + Array(s.utf8.prefix(65536))
         case .seccompFD: return [11]
+        case .mountFD(let i): return [12] + withUnsafeBytes(of: i.littleEndian) { Array($0) }
         }
     }
 
@@ -65,6 +69,11 @@ enum SyncMessage: Equatable {
         case 9: self = .error(String(decoding: payload, as: UTF8.self))
         case 10: self = .hookFailed(String(decoding: payload, as: UTF8.self))
         case 11: self = .seccompFD
+        case 12:
+            guard payload.count == 4 else { return nil }
+            var v: Int32 = 0
+            withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: payload) }
+            self = .mountFD(Int32(littleEndian: v))
         default: return nil
         }
     }
@@ -121,7 +130,16 @@ struct SyncChannel {
     func receiveWithFD() throws -> (message: SyncMessage?, fd: Int32) {
         var buf = [UInt8](repeating: 0, count: 65536)
         var passed: Int32 = -1
-        var n = try sys("receive from the container process") { skiff_recv_fd(fd, &passed, &buf, buf.count) }
+        // A peer that exits with our last message unread leaves ECONNRESET pending, which the
+        // kernel reports before the messages it sent (its `.error`): that read consumes the
+        // pending error, and the next one returns them.
+        var resets = 0
+        var n = skiff_recv_fd(fd, &passed, &buf, buf.count)
+        while n < 0 && errno == ECONNRESET && resets < 2 {
+            resets += 1
+            n = skiff_recv_fd(fd, &passed, &buf, buf.count)
+        }
+        if n < 0 { throw SysError("receive from the container process") }
         if n == 0 { return (nil, -1) }
         if buf[0] == SyncChannel.more || buf[0] == SyncChannel.last {
             // A message in several packets: collect them up to the last one.
@@ -149,7 +167,7 @@ struct SyncChannel {
     /// Sends a message with an fd.
     func send(_ m: SyncMessage, fd passed: Int32) throws {
         let b = m.bytes
-        if skiff_send_fd(fd, passed, b, b.count) != 0 { throw SysError("send an fd to the parent") }
+        if skiff_send_fd(fd, passed, b, b.count) != 0 { throw SysError("send an fd over the sync channel") }
     }
 
     /// Receives and requires a given message; an `.error` from the child becomes the thrown error.

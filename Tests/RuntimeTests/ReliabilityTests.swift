@@ -54,5 +54,11 @@ import Testing
         #expect(cut.pid == 4242 && cut.startTime == nil && cut.cgroupPath == nil)
         let cutArray = StateStore.salvage(#"{"pid":1,"startTime":2,"cgroupPath":"/a","cgroupCreated":["/x","/y"#)
         #expect(cutArray.cgroupPath == "/a" && cutArray.cgroupCreated == nil)
+        // The systemd unit comes right after the cgroup (a damaged state still stops it).
+        var st = ContainerState(id: "x", bundle: "/b", rootfs: "/b/r", ociVersion: "1.0.2", annotations: [])
+        st.systemdUnit = "skiff-x.scope"
+        let text = st.json.serialized()
+        let unitCut = StateStore.salvage(String(text[..<text.firstRange(of: "\"ociVersion\"")!.lowerBound]))
+        #expect(unitCut.systemdUnit == "skiff-x.scope")
     }
 }

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct SyncChannelTests {
     @Test func messagesRoundTrip() throws {
-        for m: SyncMessage in [.go, .needMappings, .initPid(4242), .pidKnown("{\"a\":1}"), .error("x: y"), .hookFailed("h"), .ready] {
+        for m: SyncMessage in [.go, .needMappings, .initPid(4242), .mountFD(7), .mountFD(-1), .pidKnown("{\"a\":1}"), .error("x: y"), .hookFailed("h"), .ready] {
             #expect(SyncMessage(bytes: ArraySlice(m.bytes)) == m)
         }
     }

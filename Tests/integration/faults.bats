@@ -7,8 +7,8 @@
 # Tests of what skiff does not do yet hold the wanted behaviour and are skipped for skiff unless
 # SKIFF_TEST_KNOWN_BUGS=1 (bug numbers: fuzz/BUGS.md).
 #
-# Not tested: a missing newuidmap/newgidmap. skiff runs as root and writes uid_map/gid_map
-# itself; it never calls them (the last test shows a user namespace works with an empty PATH).
+# A missing newuidmap/newgidmap is tested in rootless.bats (only an unprivileged skiff calls
+# them); as root skiff writes uid_map/gid_map itself (the last test: an empty PATH works).
 
 load helpers
 

@@ -55,6 +55,12 @@ pid_t skiff_fork(void);
 // fork whose child is a child of the caller's parent (CLONE_PARENT): the container's init and
 // exec'd processes are children of the skiff process that waits for them.
 pid_t skiff_fork_sibling(void);
+// fork whose child starts in a new user namespace (clone CLONE_NEWUSER): the holder of an
+// idmapped mount's mapping while the parent writes its maps.
+pid_t skiff_fork_userns(void);
+/* clone3 with CLONE_INTO_CGROUP: fork straight into the cgroup v2 directory cgroup_fd
+ * (-1 with errno ENOSYS, E2BIG, EINVAL... where the kernel cannot). */
+pid_t skiff_fork_into_cgroup(int cgroup_fd);
 
 // Wait status macros.
 int skiff_wifexited(int status);
@@ -68,6 +74,13 @@ int skiff_recv_fd(int sock, int *fd_out, void *data, size_t len);
 
 // statfs(2) f_type of a path (the filesystem's magic number), or -1.
 long skiff_fs_magic(const char *path);
+// fstatfs(2) f_type of an open file (O_PATH fds too), or -1.
+long skiff_fd_fs_magic(int fd);
+
+// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file `fd` refers to. Returns only on error.
+int skiff_execveat_fd(int fd, char *const argv[], char *const envp[]);
+// The environment of the process (glibc's `environ`).
+char **skiff_environ(void);
 
 // Device numbers.
 uint64_t skiff_makedev(uint32_t major, uint32_t minor);
@@ -119,7 +132,9 @@ extern const uint64_t SKIFF_MOUNT_ATTR_RDONLY, SKIFF_MOUNT_ATTR_NOSUID, SKIFF_MO
     SKIFF_MOUNT_ATTR_NOEXEC, SKIFF_MOUNT_ATTR__ATIME, SKIFF_MOUNT_ATTR_RELATIME,
     SKIFF_MOUNT_ATTR_NOATIME, SKIFF_MOUNT_ATTR_STRICTATIME, SKIFF_MOUNT_ATTR_NODIRATIME,
     SKIFF_MOUNT_ATTR_NOSYMFOLLOW;
-extern const unsigned int SKIFF_AT_RECURSIVE;
+extern const unsigned int SKIFF_AT_RECURSIVE, SKIFF_OPEN_TREE_CLONE, SKIFF_MOVE_MOUNT_F_EMPTY_PATH,
+    SKIFF_MOVE_MOUNT_T_EMPTY_PATH;
+extern const uint64_t SKIFF_MOUNT_ATTR_IDMAP;
 extern const uint64_t SKIFF_RESOLVE_IN_ROOT, SKIFF_RESOLVE_NO_MAGICLINKS, SKIFF_RESOLVE_NO_SYMLINKS,
     SKIFF_RESOLVE_BENEATH, SKIFF_RESOLVE_NO_XDEV;
 extern const unsigned long SKIFF_TIOCSCTTY, SKIFF_TIOCGWINSZ, SKIFF_TIOCSWINSZ, SKIFF_TIOCGPTPEER;

@@ -14,7 +14,9 @@ enum CreateCommand {
 
     static let command = Command(name: "create", usage: "[options] <container-id>",
                                  summary: "create a container; its program runs at `start`", flags: flags) { p, g in
-        let options = try createOptions(p, command: "create")
+        var options = try createOptions(p, command: "create")
+        options.rootless = g.rootless
+        options.systemdCgroup = g.systemdCgroup
         _ = try Lifecycle.create(options, store: g.store)
         return 0
     }
