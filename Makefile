@@ -1,6 +1,9 @@
 # skiff: build, demo, tests. Run as root on Debian 12 (containers need it).
 #   make demo    install what is needed, build the static binary, run a busybox container
-#   make check   install what is needed, build, run every test (unit + integration)
+#   make check   install what is needed, build, run every test (unit, integration, conformance,
+#                client battery)
+#   make results regenerate conformance/RESULTS.md, conformance/clients/RESULTS.md and the
+#                README's result tables (skiff, runc, crun)
 
 SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -static-executable
@@ -8,7 +11,7 @@ BIN = .build/release/skiff
 PREFIX ?= /usr/local
 DEBIAN_PACKAGES = libseccomp-dev libcap-dev busybox-static bats jq runc crun iproute2 util-linux tmux procps python3 gcc libc6-dev uidmap passwd systemd dbus
 
-.PHONY: all build deps demo check unit integration install clean
+.PHONY: all build deps demo check results unit integration install clean
 
 all: build
 
@@ -37,6 +40,9 @@ integration: build
 
 check: build
 	@sh scripts/check.sh $(CURDIR)/$(BIN)
+
+results: build
+	@sh scripts/results.sh $(CURDIR)/$(BIN)
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/skiff

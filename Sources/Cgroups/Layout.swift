@@ -28,27 +28,65 @@ public struct CgroupLayout {
     public static let current = detect()
 
     public static func detect(mountinfo: String? = Files.readIfPresent("/proc/self/mountinfo")) -> CgroupLayout {
-        var layout = CgroupLayout()
+        // id parent major:minor root mountpoint options [optional fields] - fstype source superopts
+        struct Entry { let id: Substring; let parent: Substring; let mountPoint: String; let fstype: Substring; let superOptions: Substring }
+        var entries: [Entry] = []
         for line in (mountinfo ?? "").split(separator: "\n") {
-            // id parent major:minor root mountpoint options [optional fields] - fstype source superopts
             let fields = line.split(separator: " ")
             guard let dash = fields.firstIndex(of: "-") else { continue }
             let pre = fields[..<dash]
             let post = Array(fields[(dash + 1)...])
             guard pre.count >= 5, post.count >= 3 else { continue }
-            let mountPoint = unescape(String(pre[pre.startIndex + 4]))
-            switch post[0] {
-            case "cgroup2":
-                if layout.unified == nil { layout.unified = mountPoint }
-            case "cgroup":
-                let ctrls = post[2].split(separator: ",").map(String.init).filter { !CgroupLayout.mountOptions.contains($0) && !$0.hasPrefix("release_agent=") }
-                if !layout.v1.contains(where: { $0.controllers == ctrls }) {
-                    layout.v1.append(Hierarchy(mountPoint: mountPoint, controllers: ctrls))
+            let s = pre.startIndex
+            entries.append(Entry(id: pre[s], parent: pre[s + 1], mountPoint: unescape(String(pre[s + 4])), fstype: post[0], superOptions: post[2]))
+        }
+        let byID = Dictionary(entries.map { ($0.id, $0) }, uniquingKeysWith: { _, b in b })
+        var children: [Substring: [Entry]] = [:]
+        for e in entries { children[e.parent, default: []].append(e) }
+        // A mount can be hidden by another one mounted later over its mount point or a directory
+        // above it (e.g. a tmpfs on /sys/fs/cgroup over the host's hierarchies): mountinfo still
+        // lists it. Only the mount that path resolution reaches counts: from the top of its
+        // mount tree, at each directory of its mount point, go up the stack mounted there.
+        func covered(_ e: Entry) -> Bool {
+            var top = e
+            var seen: Set<Substring> = [e.id]
+            while let p = byID[top.parent], seen.insert(p.id).inserted { top = p }
+            guard isAtOrAbove(top.mountPoint, e.mountPoint) else { return false }
+            var current = top
+            var steps = 0
+            func climb(_ dir: String) {
+                while steps <= entries.count, let next = children[current.id]?.last(where: { $0.mountPoint == dir && $0.id != current.id }) {
+                    current = next
+                    steps += 1
                 }
-            default: continue
+            }
+            climb(top.mountPoint)
+            var dir = top.mountPoint
+            for name in e.mountPoint.dropFirst(top.mountPoint.count).split(separator: "/") {
+                dir = (dir == "/" ? "" : dir) + "/" + name
+                climb(dir)
+            }
+            return current.id != e.id
+        }
+        var layout = CgroupLayout()
+        for e in entries where e.fstype == "cgroup2" || e.fstype == "cgroup" {
+            if covered(e) { continue }
+            if e.fstype == "cgroup2" {
+                if layout.unified == nil { layout.unified = e.mountPoint }
+                continue
+            }
+            let ctrls = e.superOptions.split(separator: ",").map(String.init).filter { !CgroupLayout.mountOptions.contains($0) && !$0.hasPrefix("release_agent=") }
+            if !layout.v1.contains(where: { $0.controllers == ctrls }) {
+                layout.v1.append(Hierarchy(mountPoint: e.mountPoint, controllers: ctrls))
             }
         }
         return layout
+    }
+
+    /// True if `dir` is `path` or one of the directories above it.
+    static func isAtOrAbove(_ dir: String, _ path: String) -> Bool {
+        if dir == path || dir == "/" { return true }
+        return path.hasPrefix(dir) && path.utf8.dropFirst(dir.utf8.count).first == UInt8(ascii: "/")
     }
 
     /// Super-block options of a v1 cgroup mount that are not controller names.

@@ -114,6 +114,7 @@ enum Init {
                 throw SysError("create a session keyring (try --no-new-keyring)")
             }
             let program = try ProcessSetup.lookup(config.process.args[0], env: config.process.env)
+            try ProcessSetup.checkCapabilities(config.process.capabilities)
             if !Files.isDirectory(config.process.cwd) {
                 throw RuntimeError("process.cwd: \(JSON.quoted(config.process.cwd)) is not a directory in the container")
             }

@@ -73,8 +73,8 @@ enum ProcessSetup {
         if arg0.isEmpty { throw RuntimeError("process.args[0] is empty: name the program to run") }
         if arg0.contains("/") {
             if let e = executable(arg0) {
-                let why = e == ENOENT ? "does not exist in the container" : e == EISDIR ? "is a directory" : e == EACCES ? "is not executable" : SysError.text(e)
-                throw RuntimeError("process.args[0]: \(JSON.quoted(arg0)) \(why)")
+                let why = e == ENOENT ? "does not exist in the container" : e == EISDIR ? "is a directory" : e == EACCES ? "is not executable" : "cannot be run"
+                throw RuntimeError("process.args[0]: \(JSON.quoted(arg0)) \(why): \(errnoPhrase(e == EISDIR ? EACCES : e))")
             }
             return arg0
         }
@@ -85,7 +85,7 @@ enum ProcessSetup {
             let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + arg0
             if executable(candidate) == nil { return candidate }
         }
-        throw RuntimeError("process.args[0]: \(JSON.quoted(arg0)) not found in the container's PATH (\(path)); check the program name, or give its absolute path")
+        throw RuntimeError("process.args[0]: \(JSON.quoted(arg0)) not found in the container's PATH (\(path)): executable file not found in $PATH; check the program name, or give its absolute path")
     }
 
     /// The last steps of every container process, init or exec'd: identity and capabilities,
@@ -112,7 +112,16 @@ enum ProcessSetup {
         let argv = CStrings(p.args), envp = CStrings(env)
         Signals.resetForExec()
         execve(program, argv.pointers, envp.pointers)
-        throw RuntimeError("process.args[0]: cannot execute \(JSON.quoted(program)): \(SysError.text(errno))")
+        throw RuntimeError("process.args[0]: cannot execute \(JSON.quoted(program)): \(errnoPhrase(errno))")
+    }
+
+    /// An errno as Go's syscall package spells it ("no such file or directory", "permission
+    /// denied"): docker and podman turn a failed start into exit code 127 or 126 by finding
+    /// these phrases, lower case, in the runtime's message (runc's are Go's).
+    static func errnoPhrase(_ e: Int32) -> String {
+        let t = SysError.text(e)
+        guard let first = t.first else { return t }
+        return first.lowercased() + t.dropFirst()
     }
 
     // MARK: - Identity and capabilities
@@ -146,6 +155,34 @@ enum ProcessSetup {
         let lower = name.lowercased()
         guard cap_from_name(lower, &v) == 0 else { return nil }
         return v < cap_max_bits() ? v : nil
+    }
+
+    /// Fails early (at create, as runc does) if the capability sets cannot be applied at start:
+    /// a capability this process does not hold (e.g. one outside the host's bounding set)
+    /// cannot enter the permitted, effective or inheritable set. Failing at start instead
+    /// leaves containerd's shim with a task it can neither start nor delete (docker
+    /// --privileged on a host without CAP_SYS_RESOURCE).
+    static func checkCapabilities(_ caps: Capabilities?) throws {
+        guard let caps else { return }
+        guard let current = cap_get_proc() else { throw SysError("capabilities: cap_get_proc") }
+        defer { cap_free(UnsafeMutableRawPointer(current)) }
+        let permitted = Set((caps.permitted ?? []).compactMap(capValue))
+        var missing: [(name: String, sets: [String])] = []
+        for (field, names) in [("effective", caps.effective), ("permitted", caps.permitted), ("inheritable", caps.inheritable)] {
+            for name in names ?? [] {
+                guard let v = capValue(name) else { continue } // unknown names: warned about at create
+                var held = CAP_CLEAR
+                if cap_get_flag(current, v, CAP_PERMITTED, &held) != 0 || held != CAP_SET {
+                    if let i = missing.firstIndex(where: { $0.name == name }) { missing[i].sets.append(field) } else { missing.append((name, [field])) }
+                } else if field == "effective" && !permitted.contains(v) {
+                    throw RuntimeError("process.capabilities.effective: \(name) is not in process.capabilities.permitted: operation not permitted (an effective capability must also be permitted)")
+                }
+            }
+        }
+        guard missing.isEmpty else {
+            let list = missing.map { "\($0.name) (\($0.sets.joined(separator: ", ")))" }.joined(separator: ", ")
+            throw RuntimeError("process.capabilities: cannot grant \(list): skiff does not hold \(missing.count == 1 ? "it" : "them") (outside this host's bounding set?): operation not permitted; remove \(missing.count == 1 ? "it" : "them") from the config")
+        }
     }
 
     /// Switches to the process's user and capability sets, in the order that keeps the wanted

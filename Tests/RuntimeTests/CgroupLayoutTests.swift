@@ -34,6 +34,40 @@ import Testing
         #expect(l.v1MountPoint("pids") == "/mnt/cg x")
     }
 
+    /// A tmpfs mounted over /sys/fs/cgroup (as a harness does in a private mount namespace)
+    /// hides the hierarchies below it; mountinfo still lists them. Only the visible ones count.
+    @Test func coveredMountsAreIgnored() {
+        let over = Self.hybrid + """
+
+        90 31 0:50 / /sys/fs/cgroup rw,relatime - tmpfs cgroup rw,mode=755
+        91 90 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+        92 90 0:33 / /sys/fs/cgroup/pids-new rw,relatime - cgroup cgroup rw,pids
+        """
+        let l = CgroupLayout.detect(mountinfo: over)
+        #expect(l.mode == "v1") // cgroup2 at unified is under the old tmpfs: hidden
+        #expect(l.unified == nil)
+        #expect(l.v1MountPoint("memory") == "/sys/fs/cgroup/memory")
+        #expect(l.v1MountPoint("pids") == "/sys/fs/cgroup/pids-new")
+        #expect(l.v1MountPoint("cpu") == nil)
+        #expect(l.v1.count == 2)
+
+        // Mounted straight over one hierarchy: the mount on top is the one that counts.
+        let stacked = """
+        31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw
+        35 31 0:32 / /sys/fs/cgroup/a rw - cgroup cgroup rw,memory
+        36 35 0:33 / /sys/fs/cgroup/a rw - cgroup cgroup rw,pids
+        37 31 0:34 / /sys/fs/cgroup/ab rw - cgroup cgroup rw,cpu
+        """
+        let s = CgroupLayout.detect(mountinfo: stacked)
+        #expect(s.v1MountPoint("memory") == nil)
+        #expect(s.v1MountPoint("pids") == "/sys/fs/cgroup/a")
+        #expect(s.v1MountPoint("cpu") == "/sys/fs/cgroup/ab") // a sibling whose name extends it is not covered
+
+        // cgroup2 over the whole v1 tree: pure v2.
+        let v2 = CgroupLayout.detect(mountinfo: Self.hybrid + "\n99 31 0:60 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw")
+        #expect(v2.mode == "v2" && v2.unified == "/sys/fs/cgroup")
+    }
+
     @Test func cgroupPaths() throws {
         #expect(try Cgroup.path(cgroupsPath: nil, id: "c1") == "/c1")
         #expect(try Cgroup.path(cgroupsPath: "/docker/abc", id: "c1") == "/docker/abc")

@@ -154,6 +154,30 @@ device_rules() {
 	[ ! -d "$(cgdir unified)" ]
 }
 
+@test "covered mounts: a tmpfs over /sys/fs/cgroup hides the host's hierarchies; only those mounted on it count" {
+	# mountinfo still lists the hidden mounts (a harness's private namespace, the client
+	# battery's setup): they must not be taken for the layout.
+	[ -n "$(cgdir memory)" ] && [ -n "$(cgdir pids)" ] && [ -n "$(cgdir cpu)" ] || skip "needs v1 memory, pids and cpu"
+	[ "$(awk -F: '$2 == "memory" || $2 == "pids"' /proc/self/cgroup | wc -l)" = 2 ] || skip "memory and pids are not hierarchies of their own here"
+	runtime_diverges "runc crun" "needs every hierarchy of /proc/self/cgroup mounted (runc 1.1.5: mkdir /sys/fs/cgroup/cpuset/...: no such file or directory)"
+	cfg '.linux.resources = {"memory": {"limit": 33554432}, "pids": {"limit": 42}}'
+	set_cmd 'exec sleep 100'
+	run unshare -m --propagation private sh -c '
+		mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup || exit 99
+		for c in memory pids; do mkdir /sys/fs/cgroup/$c && mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c || exit 99; done
+		exec timeout --kill-after=5 60 "$@" </dev/null >/dev/null 2>"$0"' "$TEST_TMP/covered.err" "$RUNTIME" --root "$ROOT" create --bundle "$BUNDLE" "$CT"
+	echo "status $status: $(cat "$TEST_TMP/covered.err")"
+	[ "$status" -eq 0 ]
+	# Seen from the host: limits in the (same) memory and pids hierarchies, nothing in the
+	# hierarchies that were hidden.
+	[ "$(cat "$(cgdir memory)/memory.limit_in_bytes")" = 33554432 ]
+	[ "$(cat "$(cgdir pids)/pids.max")" = 42 ]
+	[ ! -d "$(cgdir cpu)" ]
+	[ -z "$(mounts_of cgroup2)" ] || [ ! -d "$(cgdir unified)" ]
+	rt delete --force "$CT"
+	[ ! -d "$(cgdir memory)" ]
+}
+
 @test "OOM: a 32m container that allocates 64m is killed, and events reports the OOM" {
 	[ -n "$(cgdir memory)" ] || [ -n "$(mounts_of cgroup2)" ] || skip "no memory controller"
 	runtime_diverges "crun" "crun 1.8.1 has no events command"

@@ -156,17 +156,50 @@ not_run() {
 	expect_msg 'process\.cwd.*"tmp"'
 }
 
+# docker and podman derive their exit code from the runtime's message: 127 ("command not
+# found") needs "executable file not found in $PATH" or "no such file or directory", 126
+# needs "permission denied" (runc's Go phrases, lower case); the client battery checks the
+# codes through the real clients (missing_command, missing_in_path, exec_missing).
 @test "error: process.args[0] not found in the container's PATH" {
 	# runc looks args[0] up at create time; so do we expect of skiff.
 	bad '.process.args = ["-c"]'
 	assert_failed
 	expect_msg 'process\.args\[0\].*"-c"'
+	expect_msg 'executable file not found in \$PATH'
 }
 
 @test "error: absolute process.args[0] that does not exist" {
 	bad '.process.args = ["/no/such/program"]'
 	assert_failed
-	expect_msg 'process\.args\[0\].*"/no/such/program"'
+	expect_msg 'process\.args\[0\].*"/no/such/program".*no such file or directory'
+}
+
+@test "error: process.args[0] that is not executable" {
+	bad '.process.args = ["/etc/passwd"]'
+	assert_failed
+	expect_msg 'process\.args\[0\].*"/etc/passwd" is not executable: permission denied'
+}
+
+@test "error: process.args[0] that is a directory" {
+	bad '.process.args = ["/tmp"]'
+	assert_failed
+	expect_msg 'process\.args\[0\].*"/tmp" is a directory: permission denied'
+}
+
+@test "error: a capability the runtime does not hold fails create, not start" {
+	# docker --privileged on a host whose bounding set lacks a capability: runc fails at create;
+	# failing at start instead left containerd's shim with a task it could not delete.
+	cfg '.process.capabilities = {"bounding": ["CAP_SYSLOG", "CAP_KILL"], "effective": ["CAP_SYSLOG", "CAP_KILL"], "permitted": ["CAP_SYSLOG", "CAP_KILL"]}'
+	status=0
+	setpriv --bounding-set -syslog -- "$RUNTIME" --root "$ROOT" create --bundle "$BUNDLE" "$CT" \
+		>"$TEST_TMP/cap.out" 2>"$TEST_TMP/cap.err" </dev/null || status=$?
+	stderr="$(cat "$TEST_TMP/cap.err")"
+	echo "status $status, stderr: $stderr"
+	assert_failed
+	not_run
+	expect_msg 'process\.capabilities: cannot grant CAP_SYSLOG \(effective, permitted\).*operation not permitted'
+	run rt state "$CT"
+	[ "$status" -ne 0 ]
 }
 
 @test "error: empty process.args" {
