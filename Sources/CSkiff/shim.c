@@ -116,6 +116,22 @@ int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode) { re
 pid_t skiff_fork(void) { return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); }
 pid_t skiff_fork_sibling(void) { return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0); }
 
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+pid_t skiff_fork_into_cgroup(int cgroup_fd) {
+    // struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2, 88 bytes); stack 0 = fork-like.
+    uint64_t args[11];
+    memset(args, 0, sizeof args);
+    args[0] = CLONE_INTO_CGROUP;   // flags
+    args[4] = SIGCHLD;             // exit_signal
+    args[10] = (uint64_t)(unsigned int)cgroup_fd;
+    return (pid_t)syscall(SYS_clone3, args, sizeof args);
+}
+
 int skiff_wifexited(int status) { return WIFEXITED(status); }
 int skiff_wexitstatus(int status) { return WEXITSTATUS(status); }
 int skiff_wifsignaled(int status) { return WIFSIGNALED(status); }

@@ -101,18 +101,23 @@ public enum Lifecycle {
             var handedOver = false
             defer { if !handedOver && relayEnd >= 0 { close(relayEnd) } }
 
+            // The child joins the cgroup itself (see Joiner: no 7 to 17 ms wait in the kernel).
+            var joiner: Joiner
+            do { joiner = try cg.joiner() } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
+            defer { joiner.close() }
             Log.phase("fork")
-            let pid = skiff_fork()
+            let pid = joiner.fork()
             if pid == 0 {
                 parentEnd.close()
-                Init.stage1(config: config, channel: childEnd, joins: nsFDs, listenFD: listenFD, consoleFD: consoleFD)
+                Init.stage1(config: config, channel: childEnd, joins: nsFDs, listenFD: listenFD, consoleFD: consoleFD, cgroup: joiner)
             }
             childEnd.close()
             for f in nsFDs { close(f.fd) }
             if pid < 0 { throw SysError("fork the container process") }
             stage1 = pid
 
-            do { try cg.add(pid: pid) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
+            do { try joiner.finish(pid: pid) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
+            joiner.close()
             try parentEnd.send(.go)
 
             Log.phase("namespaces")

@@ -1,4 +1,5 @@
 import CSkiff
+import Cgroups
 import Glibc
 import LinuxSys
 import OCISpec
@@ -9,9 +10,13 @@ enum Init {
     /// Stage 1: enters the namespaces. Joins the ones given by path, creates the user namespace
     /// (the parent writes its maps), then unshares the rest and forks the init process, which is
     /// pid 1 of a new pid namespace and the first process of a new time namespace.
-    static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32, consoleFD: Int32) -> Never {
+    static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32, consoleFD: Int32, cgroup: Joiner) -> Never {
+        var cgroup = cgroup
         do {
             try channel.expect(.go, during: "setup")
+            if let e = cgroup.joinSelf() { throw RuntimeError("linux.cgroupsPath: \(e)") }
+            cgroup.close()
+            Log.phase("cgroup joined")
             try NamespacePlan.join(joins)
             let plan = config.plan
             if joins.contains(where: { $0.type == .user }) { try NamespacePlan.becomeRoot(what: "linux.namespaces") }

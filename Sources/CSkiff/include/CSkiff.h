@@ -55,6 +55,10 @@ pid_t skiff_fork(void);
 // fork whose child is a child of the caller's parent (CLONE_PARENT): the container's init and
 // exec'd processes are children of the skiff process that waits for them.
 pid_t skiff_fork_sibling(void);
+// fork straight into the cgroup v2 directory `cgroup_fd` (clone3 CLONE_INTO_CGROUP, Linux 5.7):
+// no write to cgroup.procs, which takes the kernel's global cgroup_threadgroup_rwsem for
+// writing and waits an RCU grace period (7 to 17 ms here). -1 and errno if clone3 refuses.
+pid_t skiff_fork_into_cgroup(int cgroup_fd);
 
 // Wait status macros.
 int skiff_wifexited(int status);
