@@ -67,7 +67,7 @@ public enum Exec {
         if let raw = state.seccomp {
             do {
                 let profile = try Seccomp(from: Node(raw, path: "linux.seccomp"))
-                seccomp = SeccompFilters.Loaded(program: try SeccompFilters.compile(profile, path: "linux.seccomp"), profile: profile,
+                seccomp = SeccompFilters.Loaded(program: try SeccompFilters.compile(profile, path: "linux.seccomp", raw: raw), profile: profile,
                                                 stateJSON: state.specState().serialized(), ociVersion: state.ociVersion)
             } catch {
                 throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): its seccomp profile: \(error)")

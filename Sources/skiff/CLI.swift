@@ -92,6 +92,7 @@ enum CLI {
             }
             let p = try ArgParser.parse(rest, flags: cmd.flags + [.bool("help", "h", help: "show help")], command: name)
             if p.bool("help") { printHelp(cmd); return 0 }
+            SeccompFilters.cacheDir = globals.root
             return try cmd.run(p, globals)
         } catch {
             Log.error("\(error)")
