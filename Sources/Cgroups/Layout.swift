@@ -29,23 +29,26 @@ public struct CgroupLayout {
 
     public static func detect(mountinfo: String? = Files.readIfPresent("/proc/self/mountinfo")) -> CgroupLayout {
         var layout = CgroupLayout()
-        for line in (mountinfo ?? "").split(separator: "\n") {
+        // Split as UTF-8 bytes: splitting by Characters cost 1.3 M instructions, most of
+        // `state` for a running container.
+        let bytes = Array((mountinfo ?? "").utf8)
+        for line in bytes.split(separator: 0x0A) {
             // id parent major:minor root mountpoint options [optional fields] - fstype source superopts
-            let fields = line.split(separator: " ")
-            guard let dash = fields.firstIndex(of: "-") else { continue }
-            let pre = fields[..<dash]
-            let post = Array(fields[(dash + 1)...])
-            guard pre.count >= 5, post.count >= 3 else { continue }
-            let mountPoint = unescape(String(pre[pre.startIndex + 4]))
-            switch post[0] {
-            case "cgroup2":
+            let fields = line.split(separator: 0x20)
+            guard let dash = fields.firstIndex(where: { $0.count == 1 && $0.first == UInt8(ascii: "-") }) else { continue }
+            guard dash >= 5, fields.count - dash - 1 >= 3 else { continue }
+            let fstype = fields[dash + 1]
+            let isV2 = fstype.elementsEqual("cgroup2".utf8), isV1 = fstype.elementsEqual("cgroup".utf8)
+            guard isV1 || isV2 else { continue }
+            let mountPoint = unescape(String(decoding: fields[4], as: UTF8.self))
+            if isV2 {
                 if layout.unified == nil { layout.unified = mountPoint }
-            case "cgroup":
-                let ctrls = post[2].split(separator: ",").map(String.init).filter { !CgroupLayout.mountOptions.contains($0) && !$0.hasPrefix("release_agent=") }
+            } else {
+                let ctrls = fields[dash + 3].split(separator: UInt8(ascii: ",")).map { String(decoding: $0, as: UTF8.self) }
+                    .filter { !CgroupLayout.mountOptions.contains($0) && !$0.hasPrefix("release_agent=") }
                 if !layout.v1.contains(where: { $0.controllers == ctrls }) {
                     layout.v1.append(Hierarchy(mountPoint: mountPoint, controllers: ctrls))
                 }
-            default: continue
             }
         }
         return layout

@@ -8,7 +8,7 @@ import OCISpec
 public enum Container {
     /// `start`: runs the user program of a created container, then the poststart hooks.
     public static func start(_ id: String, store: StateStore) throws {
-        var state = try store.load(id)
+        var state = try store.loadWithSpec(id)
         switch state.status {
         case .created: break
         case .stopped: throw RuntimeError("cannot start container \(JSON.quoted(id)): it has stopped (delete it and create it again)")
@@ -109,7 +109,7 @@ public enum Container {
     /// state, then runs the poststop hooks.
     public static func delete(_ id: String, force: Bool, store: StateStore) throws {
         let state: ContainerState
-        do { state = try store.load(id) } catch let e as RuntimeError {
+        do { state = try store.loadWithSpec(id) } catch let e as RuntimeError {
             if force && !store.exists(id) && e.description.contains("does not exist") {
                 try StateStore.validate(id: id)
                 return

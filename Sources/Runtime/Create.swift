@@ -173,6 +173,7 @@ public enum Lifecycle {
             state.process = config.rawProcess
             state.seccomp = config.rawSeccomp
             state.useTerminal = config.process.terminal
+            try store.saveSpec(state)
             try store.save(state)
             if let pidFile = config.options.pidFile {
                 let path = Files.absolute(pidFile)

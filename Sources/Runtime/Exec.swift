@@ -32,7 +32,7 @@ public struct ExecOptions {
 public enum Exec {
     /// The process config of a container (from its state), the base of `exec` without -p.
     public static func baseProcess(_ id: String, store: StateStore) throws -> OCISpec.Process {
-        let state = try store.load(id)
+        let state = try store.loadWithSpec(id)
         guard let raw = state.process else {
             throw RuntimeError("container \(JSON.quoted(id)) has no process config in its state; use `exec --process FILE`")
         }
@@ -40,7 +40,7 @@ public enum Exec {
     }
 
     public static func run(_ o: ExecOptions, store: StateStore) throws -> Int32 {
-        let state = try store.load(o.id)
+        let state = try store.loadWithSpec(o.id)
         switch state.status {
         case .running, .created: break
         case .paused where o.ignorePaused: break

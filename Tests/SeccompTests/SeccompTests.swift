@@ -708,8 +708,8 @@ func receiveFD(_ listener: Int32) throws -> (fd: Int32, payload: String) {
     #expect(back.kernelFlags == program.kernelFlags && back.needsNotify == program.needsNotify)
     #expect(back.enosysPrefixCount == program.enosysPrefixCount && back.skippedSyscalls == program.skippedSyscalls)
     #expect(back.cacheText == text)
-    // The loaded copy filters like the original: mkdir is allowed, swapoff is denied (EPERM).
-    #expect(runInChild(back) { err(swapoff("/nonexistent")) } == .exited(EPERM))
+    // The loaded copy filters like the original: mount is denied (EPERM), not ENOENT.
+    #expect(runInChild(back) { err(mount("none", "/nonexistent-skiff", "tmpfs", 0, nil)) } == .exited(EPERM))
 }
 
 @Test func cacheTextThatIsNotOneIsRefused() {
