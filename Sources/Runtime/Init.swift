@@ -16,7 +16,7 @@ enum Init {
             try channel.expect(.go, during: "setup")
             if let e = cgroup.joinSelf() { throw RuntimeError("linux.cgroupsPath: \(e)") }
             cgroup.close()
-            Log.phase("cgroup joined")
+            Log.phase("container: cgroup joined")
             try NamespacePlan.join(joins)
             let plan = config.plan
             if joins.contains(where: { $0.type == .user }) { try NamespacePlan.becomeRoot(what: "linux.namespaces") }
@@ -34,6 +34,7 @@ enum Init {
                     throw RuntimeError("linux.namespaces: cannot create the \(names) namespaces: \(SysError.text(errno))")
                 }
             }
+            Log.phase("container: namespaces created")
             if plan.isNew(.time), let offsets = config.spec.linux?.timeOffsets, !offsets.isEmpty {
                 let text = offsets.map { "\($0.clock) \($0.secs) \($0.nanosecs)\n" }.joined()
                 do { try Files.write("/proc/self/timens_offsets", text, flags: O_WRONLY) } catch let e as SysError {
@@ -60,6 +61,7 @@ enum Init {
             // A joined mount namespace is used as it is: setns already made its root ours.
             let ownMounts = !config.plan.join.contains { $0.type == .mount }
             var rootfs = Rootfs(config: config)
+            Log.phase("container: mounts")
             if ownMounts { try rootfs.prepare() }
             var slave: Int32 = -1
             if config.process.terminal {
@@ -81,6 +83,7 @@ enum Init {
                 try? channel.send(.hookFailed(e.description))
                 _exit(1)
             }
+            Log.phase("container: pivot_root, sysctl, masked and read-only paths, rlimits")
             if ownMounts { try rootfs.pivot(noPivot: config.options.noPivot) }
             // runc's order: hostname and sysctl while /proc/sys is writable, then the
             // read-only and masked paths, then rlimits.
@@ -100,6 +103,7 @@ enum Init {
             if let program = config.seccomp, program.needsNotify {
                 try SeccompFilters.loadEarly(program, channel: channel)
             }
+            Log.phase("container: ready, waiting for start")
             try channel.send(.ready)
             channel.close()
             waitForStart(config: config, listenFD: listenFD, program: program, stateJSON: stateJSON)
