@@ -173,8 +173,7 @@ public enum Lifecycle {
             state.process = config.rawProcess
             state.seccomp = config.rawSeccomp
             state.useTerminal = config.process.terminal
-            try store.saveSpec(state)
-            try store.save(state)
+            try store.save(state) // writes spec.json first
             if let pidFile = config.options.pidFile {
                 let path = Files.absolute(pidFile)
                 do { try Files.writeAtomic(path, "\(state.pid)", mode: 0o644) } catch {

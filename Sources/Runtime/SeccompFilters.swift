@@ -51,8 +51,15 @@ public enum SeccompFilters {
             file = dir + "/seccomp-" + String(repeating: "0", count: 16 - hex.utf8.count) + hex + ".bpf"
         }
 
+        /// Only files that nobody but this user could have written: the state dir is trusted
+        /// like state.json, but a --root that others may write to must not hand out filters.
+        static func trusted(_ path: String) -> Bool {
+            guard let st = Files.lstat(path) else { return false }
+            return st.st_uid == geteuid() && st.st_mode & 0o022 == 0
+        }
+
         func load() -> SeccompProgram? {
-            guard var text = Files.readIfPresent(file) else { return nil }
+            guard Cache.trusted(Files.dirname(file)), Cache.trusted(file), var text = Files.readIfPresent(file) else { return nil }
             var k = key
             let n = k.utf8.count
             let same = text.withUTF8 { t in k.withUTF8 { kb in t.count >= n && memcmp(t.baseAddress!, kb.baseAddress!, n) == 0 } }
@@ -62,7 +69,7 @@ public enum SeccompFilters {
 
         func store(_ program: SeccompProgram) {
             let dir = Files.dirname(file)
-            guard Files.isDirectory(dir) else { return }
+            guard Files.isDirectory(dir), Cache.trusted(dir) else { return }
             // A bound on what accumulates: past maxFiles profiles, start over.
             let old = Files.list(dir).filter { $0.hasPrefix("seccomp-") && $0.hasSuffix(".bpf") }
             if old.count >= Cache.maxFiles { for f in old { unlink(dir + "/" + f) } }

@@ -208,6 +208,8 @@ public struct StateStore {
     }
 
     public func save(_ s: ContainerState) throws {
+        // A state.json of an older skiff had the spec parts inline: keep them when rewriting it.
+        if (s.hooks != nil || s.process != nil || s.seccomp != nil) && !Files.exists(specFile(s.id)) { try saveSpec(s) }
         do { try Files.writeAtomic(stateFile(s.id), s.json.serialized()) } catch let e as SysError {
             throw RuntimeError("cannot write the state of container \(JSON.quoted(s.id)): \(e)")
         }
