@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds the release binary and runs the side-by-side benchmark (skiff, runc, crun), as root.
-#   bench/run.sh                 the full run (about 5 minutes on the 2-core VM)
+#   bench/run.sh                 the full run (5 to 6 minutes on the 2-core VM, 3 of them the
+#                                scale series up to 1000 containers)
 #   bench/run.sh --readme        the same, and rewrites the results block in README.md
 #   bench/run.sh --quick         a quick check (about 1 minute); see bench/bench.py --help
 # NO_BUILD=1 skips the build (use the binary as it is, or another with --skiff PATH).
