@@ -6,7 +6,7 @@ SWIFT ?= swift
 RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -static-executable
 BIN = .build/release/skiff
 PREFIX ?= /usr/local
-DEBIAN_PACKAGES = libseccomp-dev libcap-dev busybox-static bats jq runc crun iproute2 util-linux tmux procps python3 gcc libc6-dev
+DEBIAN_PACKAGES = libseccomp-dev libcap-dev busybox-static bats jq runc crun iproute2 util-linux tmux procps python3 gcc libc6-dev uidmap passwd systemd dbus
 
 .PHONY: all build deps demo check unit integration install clean
 

@@ -35,7 +35,7 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "--symbol-ordering-file=" + Context.packageDirectory + "/scripts/startup.order",
                                                          "-Xlinker", "--no-warn-symbol-ordering"])]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Cgroups", "LinuxSys", "OCISpec"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Cgroups", "LinuxSys", "OCISpec", "SkiffJSON"]),
         .testTarget(name: "SeccompTests", dependencies: ["Seccomp", "OCISpec"], exclude: ["fixtures"]),
     ],
     swiftLanguageModes: [.v5]

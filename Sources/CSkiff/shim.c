@@ -114,22 +114,25 @@ int skiff_open(const char *path, int flags, unsigned int mode) { return open(pat
 int skiff_openat(int dirfd, const char *path, int flags, unsigned int mode) { return openat(dirfd, path, flags, mode); }
 
 pid_t skiff_fork(void) { return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); }
+pid_t skiff_fork_userns(void) { return (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0); }
 pid_t skiff_fork_sibling(void) { return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0); }
 
+/* clone3(2) with CLONE_INTO_CGROUP (Linux 5.7): the child starts in the cgroup v2 directory
+ * `cgroup_fd`, with no moment outside it. The layout of struct clone_args (v2, 88 bytes) is the
+ * kernel's ABI; spelled out here so that no kernel header is needed. */
+struct skiff_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
 #ifndef SYS_clone3
 #define SYS_clone3 435
 #endif
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
 pid_t skiff_fork_into_cgroup(int cgroup_fd) {
-    // struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2, 88 bytes); stack 0 = fork-like.
-    uint64_t args[11];
-    memset(args, 0, sizeof args);
-    args[0] = CLONE_INTO_CGROUP;   // flags
-    args[4] = SIGCHLD;             // exit_signal
-    args[10] = (uint64_t)(unsigned int)cgroup_fd;
-    return (pid_t)syscall(SYS_clone3, args, sizeof args);
+    struct skiff_clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = 0x200000000ULL; /* CLONE_INTO_CGROUP */
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)cgroup_fd;
+    return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }
 
 int skiff_wifexited(int status) { return WIFEXITED(status); }
@@ -188,6 +191,20 @@ long skiff_fs_magic(const char *path) {
     return (long)fs.f_type;
 }
 
+long skiff_fd_fs_magic(int fd) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0) return -1;
+    return (long)fs.f_type;
+}
+
+int skiff_execveat_fd(int fd, char *const argv[], char *const envp[]) {
+    return (int)syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+}
+
+extern char **environ;
+char **skiff_environ(void) { return environ; }
+
+
 uint64_t skiff_makedev(uint32_t major, uint32_t minor) { return makedev(major, minor); }
 uint32_t skiff_major(uint64_t dev) { return major(dev); }
 uint32_t skiff_minor(uint64_t dev) { return minor(dev); }
@@ -207,7 +224,9 @@ const uint64_t SKIFF_MOUNT_ATTR_RDONLY = MOUNT_ATTR_RDONLY, SKIFF_MOUNT_ATTR_NOS
     SKIFF_MOUNT_ATTR__ATIME = MOUNT_ATTR__ATIME, SKIFF_MOUNT_ATTR_RELATIME = MOUNT_ATTR_RELATIME,
     SKIFF_MOUNT_ATTR_NOATIME = MOUNT_ATTR_NOATIME, SKIFF_MOUNT_ATTR_STRICTATIME = MOUNT_ATTR_STRICTATIME,
     SKIFF_MOUNT_ATTR_NODIRATIME = MOUNT_ATTR_NODIRATIME, SKIFF_MOUNT_ATTR_NOSYMFOLLOW = MOUNT_ATTR_NOSYMFOLLOW;
-const unsigned int SKIFF_AT_RECURSIVE = AT_RECURSIVE;
+const unsigned int SKIFF_AT_RECURSIVE = AT_RECURSIVE, SKIFF_OPEN_TREE_CLONE = OPEN_TREE_CLONE,
+    SKIFF_MOVE_MOUNT_F_EMPTY_PATH = MOVE_MOUNT_F_EMPTY_PATH, SKIFF_MOVE_MOUNT_T_EMPTY_PATH = MOVE_MOUNT_T_EMPTY_PATH;
+const uint64_t SKIFF_MOUNT_ATTR_IDMAP = MOUNT_ATTR_IDMAP;
 const uint64_t SKIFF_RESOLVE_IN_ROOT = RESOLVE_IN_ROOT, SKIFF_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS,
     SKIFF_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS, SKIFF_RESOLVE_BENEATH = RESOLVE_BENEATH,
     SKIFF_RESOLVE_NO_XDEV = RESOLVE_NO_XDEV;

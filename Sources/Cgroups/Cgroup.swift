@@ -20,7 +20,7 @@ public struct Cgroup {
         guard let p = cgroupsPath, !p.isEmpty else { return "/" + id }
         if p.contains(":") && !p.hasPrefix("/") {
             throw DecodeError(path: "linux.cgroupsPath", "\(JSON.quoted(p)) looks like a systemd path (slice:prefix:name)",
-                              hint: "the systemd cgroup driver is not supported by skiff yet; use a cgroupfs path such as \"/mygroup/\(id)\"")
+                              hint: "use the systemd cgroup driver (skiff --systemd-cgroup), or a cgroupfs path such as \"/mygroup/\(id)\"")
         }
         let clean = Files.clean(p)
         if p.split(separator: "/").contains("..") {
@@ -39,6 +39,36 @@ public struct Cgroup {
         if let u = layout.unified { dirs.append(u + path) }
         self.dirs = dirs
         self.created = created
+    }
+
+    /// The cgroup path of a process (from /proc/PID/cgroup: the unified entry, else the first
+    /// v1 hierarchy's), relative to the hierarchy roots as `path` is.
+    public static func pathOf(pid: pid_t) -> String? {
+        guard let text = Files.readIfPresent("/proc/\(pid)/cgroup") else { return nil }
+        var v1: String? = nil
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard f.count == 3 else { continue }
+            if f[0] == "0" && f[1].isEmpty { return String(f[2]) }
+            if v1 == nil && !f[1].isEmpty && !f[1].hasPrefix("name=") { v1 = String(f[2]) }
+        }
+        return v1
+    }
+
+    /// The directories `create` would make now (those missing), parents first.
+    public func missing() -> [String] {
+        var out: [String] = []
+        for (n, dir) in dirs.enumerated() {
+            let root = n < layout.v1.count ? layout.v1[n].mountPoint : layout.unified!
+            var chain: [String] = []
+            var d = dir
+            while d != root && d.count > root.count && !Files.isDirectory(d) {
+                chain.append(d)
+                d = Files.dirname(d)
+            }
+            out += chain.reversed()
+        }
+        return out
     }
 
     /// Creates the directories (mkdir -p, remembering what was new). On failure, removes what
@@ -67,9 +97,10 @@ public struct Cgroup {
         }
     }
 
-    /// Moves a process into this cgroup in every hierarchy.
-    public func add(pid: pid_t) throws {
-        for dir in dirs {
+    /// Moves a process into this cgroup in every hierarchy (but `except`: the directory it was
+    /// forked into).
+    public func add(pid: pid_t, except: String? = nil) throws {
+        for dir in dirs where dir != except {
             do { try Files.write(dir + "/cgroup.procs", "\(pid)", flags: O_WRONLY) } catch let e as SysError {
                 throw SysError("join cgroup \(q(dir))", errno: e.errno)
             }
@@ -121,6 +152,9 @@ public struct Cgroup {
         var failed: [String] = []
         for dir in created.sorted(by: { $0.count > $1.count }) {
             var tries = 0
+            // A container with a writable cgroup may have made cgroups of its own (systemd in
+            // a container, nested runtimes): they go too, deepest first, once empty.
+            if dirs.contains(dir) { Cgroup.removeChildren(dir) }
             while rmdir(dir) != 0 {
                 if errno == ENOENT { break }
                 let isLeaf = dirs.contains(dir)
@@ -134,6 +168,21 @@ public struct Cgroup {
             }
         }
         return failed
+    }
+
+    /// Removes the cgroups below `dir`, deepest first (a cgroup directory holds only control
+    /// files besides its children, and rmdir removes it once no process is left in it).
+    static func removeChildren(_ dir: String) {
+        for name in Files.list(dir) {
+            let child = dir + "/" + name
+            guard Files.isDirectory(child) else { continue }
+            removeChildren(child)
+            var tries = 0
+            while rmdir(child) != 0 && errno == EBUSY && tries < 200 {
+                tries += 1
+                usleep(5000)
+            }
+        }
     }
 }
 
@@ -168,10 +217,15 @@ public struct Joiner {
     public mutating func fork() -> pid_t {
         if unifiedFD >= 0 && useClone3 {
             let pid = skiff_fork_into_cgroup(unifiedFD)
-            if pid >= 0 {
-                forkedIntoUnified = true
+            if pid >= 0 { forkedIntoUnified = true }
+            if pid == 0 { return 0 }  // the child: nothing else here
+            if pid > 0 {
+                Log.debug("cgroup: forked into \(q(unifiedDir ?? "")) by clone3 CLONE_INTO_CGROUP")
                 return pid
             }
+            Log.debug("cgroup: clone3 CLONE_INTO_CGROUP failed (\(SysError.text(errno))): the process joins by cgroup.procs")
+        } else if unifiedFD < 0 && !tasks.isEmpty {
+            Log.debug("cgroup: no cgroup v2 directory; the process joins each v1 hierarchy through its tasks file")
         }
         return skiff_fork()
     }

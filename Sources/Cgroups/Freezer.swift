@@ -4,7 +4,7 @@ import LinuxSys
 /// Pausing a container: the v1 freezer (`freezer.state`) or v2's `cgroup.freeze`.
 extension Cgroup {
     var freezerV1: String? { layout.v1MountPoint("freezer").map { $0 + path } }
-    var unifiedDir: String? { layout.unified.map { $0 + path } }
+    public var unifiedDir: String? { layout.unified.map { $0 + path } }
 
     /// True when the cgroup is frozen (or freezing).
     public var isFrozen: Bool {

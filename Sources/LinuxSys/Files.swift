@@ -59,11 +59,13 @@ public enum Files {
         let tmp = path + ".tmp\(getpid())"
         let fd = try open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, mode: mode)
         do {
+            defer { close(fd) }
             try writeAll(fd: fd, contents)
-            close(fd)
-            try sys("rename \(q(tmp)) to \(q(path))") { rename(tmp, path) }
         } catch {
-            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        do { try sys("rename \(q(tmp)) to \(q(path))") { rename(tmp, path) } } catch {
             unlink(tmp)
             throw error
         }

@@ -33,4 +33,7 @@ public func sys<T: BinaryInteger>(_ what: @autoclosure () -> String, _ call: () 
 
 /// Quotes a path for messages the way crun does: `/proc/self/fd`.
 @inline(__always)
-public func q(_ path: String) -> String { "`\(path)`" }
+/// A path quoted for a message; one longer than 300 characters is cut (a config value can be megabytes).
+public func q(_ path: String) -> String {
+    path.utf8.count <= 300 ? "`\(path)`" : "`\(path.prefix(300))...`"
+}

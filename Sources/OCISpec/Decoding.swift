@@ -74,6 +74,9 @@ public struct Node {
 
     public func string() throws -> String {
         guard case .string(let s) = value else { throw typeError("a string") }
+        if s.utf8.contains(0) {
+            throw fail("contains a NUL character (\\u0000): the kernel takes strings only up to a NUL, so this value would be silently cut there; remove it")
+        }
         return s
     }
 

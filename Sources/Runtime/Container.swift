@@ -8,6 +8,10 @@ import OCISpec
 public enum Container {
     /// `start`: runs the user program of a created container, then the poststart hooks.
     public static func start(_ id: String, store: StateStore) throws {
+        try store.locked(id, "start") { try startLocked(id, store: store) }
+    }
+
+    static func startLocked(_ id: String, store: StateStore) throws {
         var state = try store.loadWithSpec(id)
         switch state.status {
         case .created: break
@@ -21,6 +25,7 @@ public enum Container {
             throw RuntimeError("cannot start container \(JSON.quoted(id)): its init process is not waiting for start (\(error))")
         }
         defer { close(conn) }
+        Fault.point("start.connected")
         var one: UInt8 = 1
         guard write(conn, &one, 1) == 1 else {
             throw RuntimeError("cannot start container \(JSON.quoted(id)): \(SysError("signal the init process"))")
@@ -36,9 +41,11 @@ public enum Container {
             }
             throw RuntimeError(text)
         }
+        Fault.point("start.execed")
         state.phase = .running
         try store.save(state)
         Log.phase("started")
+        Fault.point("start.saved")
         if let hooks = try decodeHooks(state) {
             do { try Hooks.run(hooks, .poststart, state: state.specState(status: .running)) } catch {
                 destroyAfterHookFailure(id, store: store)
@@ -60,6 +67,10 @@ public enum Container {
 
     /// `pause` and `resume`: freeze or thaw every process of the container.
     public static func setPaused(_ id: String, _ paused: Bool, store: StateStore) throws {
+        try store.locked(id, paused ? "pause" : "resume") { try setPausedLocked(id, paused, store: store) }
+    }
+
+    static func setPausedLocked(_ id: String, _ paused: Bool, store: StateStore) throws {
         let state = try store.load(id)
         let status = state.status
         if paused {
@@ -69,6 +80,9 @@ public enum Container {
         } else if status != .paused {
             throw RuntimeError("cannot resume container \(JSON.quoted(id)): it is not paused (it is \(status.rawValue))")
         }
+        if state.hasNoCgroup {
+            throw RuntimeError("cannot \(paused ? "pause" : "resume") container \(JSON.quoted(id)): it has no cgroup (a rootless container whose user may not create one); pause needs the freezer of a cgroup")
+        }
         do { try state.cgroup.setFrozen(paused) } catch {
             throw RuntimeError("cannot \(paused ? "pause" : "resume") container \(JSON.quoted(id)): \(error)")
         }
@@ -76,12 +90,15 @@ public enum Container {
 
     /// Every process of the container (from its cgroup).
     public static func pids(_ id: String, store: StateStore) throws -> [pid_t] {
-        let state = try store.load(id)
-        return state.cgroup.pids()
+        return try store.load(id).processes()
     }
 
     /// `kill`: a signal to the init process, or with `all` to every process of the container.
     public static func kill(_ id: String, signal: Int32, all: Bool, store: StateStore) throws {
+        try store.locked(id, "kill") { try killLocked(id, signal: signal, all: all, store: store) }
+    }
+
+    static func killLocked(_ id: String, signal: Int32, all: Bool, store: StateStore) throws {
         let state = try store.load(id)
         let status = state.status
         if status == .stopped || status == .creating {
@@ -93,7 +110,9 @@ public enum Container {
             }
             throw RuntimeError("cannot kill container \(JSON.quoted(id)): container not running")
         }
-        if all {
+        if all && state.hasNoCgroup {
+            for p in state.processes() where p != state.pid { Glibc.kill(p, signal) }
+        } else if all {
             let cg = Cgroup(path: state.cgroupPath, created: state.cgroupCreated)
             cg.signalAll(signal)
         }
@@ -108,15 +127,20 @@ public enum Container {
     /// `delete`: removes a stopped (or, with `force`, any) container: its processes, cgroup and
     /// state, then runs the poststop hooks.
     public static func delete(_ id: String, force: Bool, store: StateStore) throws {
+        if force && !store.exists(id) {
+            // Already gone (containerd's shim deletes twice): quietly done.
+            try StateStore.validate(id: id)
+            return
+        }
+        try store.locked(id, "delete") { try deleteLocked(id, force: force, store: store) }
+    }
+
+    static func deleteLocked(_ id: String, force: Bool, store: StateStore) throws {
         let state: ContainerState
         do { state = try store.loadWithSpec(id) } catch let e as RuntimeError {
-            if force && !store.exists(id) && e.description.contains("does not exist") {
-                try StateStore.validate(id: id)
-                return
-            }
             if force && store.exists(id) {
-                // Damaged state: remove what can be found.
-                try store.remove(id)
+                // Damaged state: kill and remove what can still be read from it.
+                try deleteDamaged(id, store: store)
                 return
             }
             throw e
@@ -139,16 +163,65 @@ public enum Container {
         }
         // Whatever else lives in the cgroup goes too (processes of `exec`, or left by a
         // shared pid namespace).
-        if !state.cgroupCreated.isEmpty { cg.signalAll(SIGKILL) }
+        if !state.cgroupCreated.isEmpty || state.systemdUnit != nil { cg.signalAll(SIGKILL) }
         if status == .paused { try? cg.setFrozen(false) }
         if state.pid > 0 { waitGone(state.pid, startTime: state.startTime) }
+        Fault.point("delete.killed")
+        if let unit = state.systemdUnit {
+            do { try SystemdCgroup.stop(unit) } catch {
+                if !force { throw RuntimeError("cannot delete container \(JSON.quoted(id)): \(error)") }
+                Log.warn("\(error)")
+            }
+        }
         let failed = cg.destroy()
         if !failed.isEmpty {
             throw RuntimeError("cannot delete container \(JSON.quoted(id)): its cgroup \(q(failed[0])) still has processes")
         }
+        Fault.point("delete.cgroups")
         try store.remove(id)
+        Fault.point("delete.removed")
         if let hooks = try? decodeHooks(state) {
             Hooks.runWarning(hooks, .poststop, state: state.specState(status: .stopped))
+        }
+    }
+
+    /// `delete --force` of a container whose state.json cannot be parsed (truncated, edited):
+    /// the init pid and the cgroup come first in the file, so they usually survive; what they
+    /// name is killed and removed, then the directory.
+    static func deleteDamaged(_ id: String, store: StateStore) throws {
+        let found = StateStore.salvage(Files.readIfPresent(store.dir(id) + "/state.json") ?? "")
+        var cg: Cgroup? = nil
+        if let path = found.cgroupPath, let created = found.cgroupCreated {
+            cg = Cgroup(path: path.isEmpty ? "/" + id : path, created: created)
+        }
+        // Only a pid whose start time is known too: a recycled pid is never killed.
+        var initFound = false
+        if let pid = found.pid, pid > 1, let start = found.startTime, Proc.isAlive(pid, startTime: start) {
+            initFound = true
+            if cg == nil, let path = Cgroup.pathOf(pid: pid), path != "/" {
+                // The cgroup is where the init is; only its leaf directories are removed (the
+                // parents it may share with others are not known to be ours).
+                let leaf = Cgroup(path: path)
+                cg = Cgroup(path: path, created: leaf.dirs)
+            }
+            Glibc.kill(pid, SIGKILL)
+            waitGone(pid, startTime: start)
+        }
+        var left: [String] = []
+        if let cg {
+            if !cg.created.isEmpty || found.systemdUnit != nil { cg.signalAll(SIGKILL); try? cg.setFrozen(false) }
+        }
+        if let unit = found.systemdUnit {
+            do { try SystemdCgroup.stop(unit) } catch { Log.warn("\(error)") }
+        }
+        if let cg { left = cg.destroy() }
+        try store.remove(id)
+        if !initFound && found.pid.map({ $0 > 0 }) != false {
+            Log.warn("container \(JSON.quoted(id)): its state was damaged and did not tell which process is its init; removed what it named, check for leftover processes")
+        } else if cg == nil {
+            Log.warn("container \(JSON.quoted(id)): its state was damaged and did not tell its cgroup; check for a leftover cgroup")
+        } else if !left.isEmpty {
+            Log.warn("container \(JSON.quoted(id)): its cgroup \(q(left[0])) could not be removed")
         }
     }
 

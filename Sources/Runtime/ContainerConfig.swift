@@ -18,6 +18,12 @@ public struct CreateOptions {
     public var relayTerminal = false
     /// Variables added to process.env (LISTEN_FDS and LISTEN_PID for socket activation).
     public var extraEnv: [String] = []
+    /// Rootless mode (euid != 0, or `--rootless true`): a cgroup the user may not create is
+    /// skipped instead of an error, and device rules are not applied.
+    public var rootless = geteuid() != 0
+    /// `--systemd-cgroup`: the cgroup is a transient systemd scope (linux.cgroupsPath is
+    /// "slice:prefix:name").
+    public var systemdCgroup = false
 
     public init(id: String, bundle: String) {
         self.id = id
@@ -36,6 +42,8 @@ struct ContainerConfig {
     let plan: NamespacePlan
     let cgroupLayout: CgroupLayout
     let cgroupPath: String
+    /// With --systemd-cgroup, the scope unit that holds the container.
+    var systemdUnit: SystemdUnit? = nil
     /// A bind mount covers /dev: the default device nodes come from there.
     let bindsDev: Bool
     /// config.json's `hooks`, as written, kept in the state for `start` and `delete`.
@@ -47,6 +55,33 @@ struct ContainerConfig {
     /// linux.seccomp compiled to BPF (before fork; the child only loads it).
     var seccomp: SeccompProgram? = nil
 
+    static let configLimit = 16 << 20
+
+    /// The bytes of config.json: a regular file (a fifo would block `create` for ever, a symlink
+    /// to /dev/zero never ends) of at most 16 MiB.
+    static func readConfig(_ path: String, bundle: String) throws -> [UInt8] {
+        let fd: Int32
+        do { fd = try Files.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY) } catch let e as SysError {
+            if e.errno == ENOENT {
+                throw RuntimeError("\(q(path)) does not exist: the bundle needs a config.json (write one with `skiff spec --bundle \(bundle)`)")
+            }
+            throw RuntimeError("cannot open \(q(path)): \(SysError.text(e.errno))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw RuntimeError("cannot stat \(q(path)): \(SysError.text(errno))") }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw RuntimeError("\(q(path)) is \(Files.kindName(st.st_mode)), not a regular file: config.json must be a file")
+        }
+        guard st.st_size <= configLimit else {
+            throw RuntimeError("\(q(path)) is larger than 16 MiB (\(st.st_size) bytes): skiff refuses configs that big")
+        }
+        do { return try Files.readAll(fd: fd, limit: configLimit) } catch let e as SysError {
+            if e.errno == EFBIG { throw RuntimeError("\(q(path)) is larger than 16 MiB: skiff refuses configs that big") }
+            throw RuntimeError("cannot read \(q(path)): \(SysError.text(e.errno))")
+        }
+    }
+
     /// Reads `<bundle>/config.json` and checks it: every error names the JSON path.
     static func load(_ options: CreateOptions) throws -> ContainerConfig {
         let bundle = Files.absolute(options.bundle)
@@ -54,17 +89,11 @@ struct ContainerConfig {
             throw RuntimeError("bundle \(q(bundle)) is not a directory (give the bundle with --bundle DIR)")
         }
         let configPath = bundle + "/config.json"
-        let text: String
-        do { text = try Files.read(configPath, limit: 16 << 20) } catch let e as SysError {
-            if e.errno == ENOENT {
-                throw RuntimeError("\(q(configPath)) does not exist: the bundle needs a config.json (write one with `skiff spec --bundle \(bundle)`)")
-            }
-            throw RuntimeError("cannot read \(q(configPath)): \(SysError.text(e.errno))")
-        }
+        let bytes = try readConfig(configPath, bundle: bundle)
         var spec: Spec
         let doc: JSON
         do {
-            do { doc = try JSONParser.parse(text) } catch let e as JSONSyntaxError {
+            do { doc = try JSONParser.parse(bytes: bytes) } catch let e as JSONSyntaxError {
                 throw DecodeError(path: "", "not valid JSON: \(e)")
             }
             spec = try Spec(from: Node(doc))
@@ -173,8 +202,11 @@ struct ContainerConfig {
         let bindsDev = spec.mounts.contains {
             Files.clean($0.destination) == "/dev" && ($0.type == "bind" || $0.options.contains("bind") || $0.options.contains("rbind"))
         }
-        let cgroupPath = try Cgroup.path(cgroupsPath: linux.cgroupsPath, id: options.id)
-        return ContainerConfig(spec: spec, process: process, options: options, bundle: bundle, rootfs: rootfs, plan: plan,
-                               cgroupLayout: CgroupLayout.current, cgroupPath: cgroupPath, bindsDev: bindsDev)
+        let unit = options.systemdCgroup ? try SystemdUnit.parse(cgroupsPath: linux.cgroupsPath, id: options.id) : nil
+        let cgroupPath = try unit?.cgroupPath ?? Cgroup.path(cgroupsPath: linux.cgroupsPath, id: options.id)
+        var c = ContainerConfig(spec: spec, process: process, options: options, bundle: bundle, rootfs: rootfs, plan: plan,
+                                cgroupLayout: CgroupLayout.current, cgroupPath: cgroupPath, bindsDev: bindsDev)
+        c.systemdUnit = unit
+        return c
     }
 }

@@ -32,6 +32,21 @@ public enum Lifecycle {
             Log.debug("process.capabilities.ambient: \(dropped.joined(separator: ", ")) not raised: an ambient capability must also be inheritable and permitted")
         }
         try store.claim(options.id)
+        Fault.point("create.claimed")
+        var began = false
+        do {
+            return try store.locked(options.id, "create") {
+                began = true
+                return try createLocked(config, store: store)
+            }
+        } catch {
+            if !began { try? store.remove(options.id) } // the lock could not be made (no space)
+            throw error
+        }
+    }
+
+    static func createLocked(_ config: ContainerConfig, store: StateStore) throws -> Created {
+        let options = config.options
         var setup = Setup(config: config, store: store)
         do {
             return try setup.run()
@@ -55,6 +70,8 @@ public enum Lifecycle {
         let config: ContainerConfig
         let store: StateStore
         var cgroup: Cgroup?
+        /// The systemd scope, once systemd made it (--systemd-cgroup).
+        var scope: String?
         var stage1: pid_t = 0
         var initPid: pid_t = 0
         var listenFD: Int32 = -1
@@ -70,18 +87,17 @@ public enum Lifecycle {
                                        ociVersion: config.spec.ociVersion, annotations: config.spec.annotations)
             state.cgroupPath = config.cgroupPath
 
+            // How the user namespace's maps get written: checked before anything exists
+            // (an unprivileged user may need newuidmap/newgidmap).
+            let linux = config.spec.linux ?? Linux()
+            let mapWriter = config.plan.isNew(.user) ? try IDMapWriter(uid: linux.uidMappings, gid: linux.gidMappings) : nil
+
             Log.phase("cgroups")
+            let systemd = try SystemdCgroup.connect(config)
             var cg = Cgroup(path: config.cgroupPath, layout: config.cgroupLayout)
-            cgroup = cg
-            try cg.create()
-            cgroup = cg
-            state.cgroupCreated = cg.created
-            cg.enableV2Controllers()
-            CgroupResources.initCpuset(cg)
-            if let r = config.spec.linux?.resources {
-                let devices = (config.spec.linux?.devices ?? []).filter { $0.type != "p" }.map { DeviceRule(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm") }
-                do { try CgroupResources.apply(r, to: cg, containerDevices: devices) } catch let e as RuntimeErrorText { throw RuntimeError(e.description) }
-            }
+            // Without a cgroup only in rootless mode, when the user may not create one.
+            var hasCgroup = true
+            if systemd == nil { hasCgroup = try makeCgroup(&cg, &state) }
 
             listenFD = try StartSocket.listen(dir: store.dir(id))
             let (parentEnd, childEnd) = try SyncChannel.pair()
@@ -101,24 +117,56 @@ public enum Lifecycle {
             var handedOver = false
             defer { if !handedOver && relayEnd >= 0 { close(relayEnd) } }
 
-            // The child joins the cgroup itself (see Joiner: no 7 to 17 ms wait in the kernel).
-            var joiner: Joiner
-            do { joiner = try cg.joiner() } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
+            // Idmapped mounts: made here, or once the container's user namespace exists.
+            var mountFDs: [Int: Int32] = [:]
+            defer { for (_, fd) in mountFDs { close(fd) } }
+            if mapWriter == nil && !IdmappedMounts.indexes(config).isEmpty {
+                let userNS = nsFDs.first { $0.type == .user }?.fd ?? -1
+                mountFDs = try IdmappedMounts.prepare(config, containerUserNS: userNS)
+            }
+
+            // cgroupfs: the child joins the cgroup itself (see Joiner: forked into the v2
+            // directory, writes "0" to each v1 tasks file; no 7 to 17 ms wait in the kernel).
+            var joiner = Joiner()
+            let selfJoin = systemd == nil && hasCgroup
+            if selfJoin {
+                do { joiner = try cg.joiner() } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
+            }
             defer { joiner.close() }
             Log.phase("fork")
-            let pid = joiner.fork()
+            let pid = selfJoin ? joiner.fork() : skiff_fork()
             if pid == 0 {
                 parentEnd.close()
-                Init.stage1(config: config, channel: childEnd, joins: nsFDs, listenFD: listenFD, consoleFD: consoleFD, cgroup: joiner)
+                Init.stage1(config: config, channel: childEnd, joins: nsFDs, listenFD: listenFD, consoleFD: consoleFD, mountFDs: mountFDs, cgroup: joiner)
             }
             childEnd.close()
             for f in nsFDs { close(f.fd) }
+            for (_, fd) in mountFDs { close(fd) }
+            mountFDs = [:]
             if pid < 0 { throw SysError("fork the container process") }
             stage1 = pid
+            Fault.point("create.forked")
+            if let systemd {
+                // The scope exists with the process in it; then the limits and the hierarchies
+                // systemd left out, all before the process runs anything. The unit is ours (to
+                // stop on failure, recorded for delete) only once systemd made it: the name may
+                // be another container's. (A create killed in between leaves a scope that systemd
+                // removes by itself once its process is gone.)
+                try SystemdCgroup.start(systemd, config: config, pid: pid)
+                scope = config.systemdUnit?.unit
+                state.systemdUnit = scope
+                hasCgroup = try makeCgroup(&cg, &state)
+            }
 
-            do { try joiner.finish(pid: pid) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
-            joiner.close()
-            try parentEnd.send(.go)
+            if selfJoin {
+                do { try joiner.finish(pid: pid) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
+                joiner.close()
+            } else if hasCgroup {
+                do { try cg.add(pid: pid) } catch let e as SysError { throw RuntimeError("linux.cgroupsPath: \(e)") }
+            }
+            do { try parentEnd.send(.go) } catch let e as SysError where e.errno == EPIPE || e.errno == ECONNRESET {
+                throw RuntimeError("the container process exited during setup\(exitDescription())")
+            }
 
             Log.phase("namespaces")
             loop: while true {
@@ -134,7 +182,8 @@ public enum Lifecycle {
                     try SeccompFilters.sendToListener(passedFD, profile: profile, pid: state.pid,
                                                       state: state.specState(status: .creating), ociVersion: config.spec.ociVersion)
                 case .needMappings:
-                    try writeMappings(pid: stage1)
+                    try mapWriter?.write(pid: stage1, uid: linux.uidMappings, gid: linux.gidMappings)
+                    try sendIdmappedMounts(to: parentEnd)
                     try parentEnd.send(.mappingsDone)
                 case .initPid(let p):
                     initPid = p
@@ -148,10 +197,15 @@ public enum Lifecycle {
                             throw RuntimeError("process.oomScoreAdj: cannot set \(adj): \(SysError.text(e.errno))")
                         }
                     }
+                    // The init's pid, recorded at once for `delete --force` after a crash.
+                    try store.save(state)
+                    Fault.point("create.pid")
+                    try NetDevices.move(config.spec.linux?.netDevices ?? [], intoNetnsOf: p)
                     try parentEnd.send(.pidKnown(state.specState(status: .creating).serialized()))
                 case .runHooks:
                     Log.phase("hooks prestart, createRuntime")
                     let s = state.specState(status: .creating)
+                    Fault.point("create.hooks")
                     try Hooks.run(config.spec.hooks, .prestart, state: s)
                     try Hooks.run(config.spec.hooks, .createRuntime, state: s)
                     try parentEnd.send(.hooksDone)
@@ -173,7 +227,9 @@ public enum Lifecycle {
             state.process = config.rawProcess
             state.seccomp = config.rawSeccomp
             state.useTerminal = config.process.terminal
+            Fault.point("create.ready")
             try store.save(state) // writes spec.json first
+            Fault.point("create.saved")
             if let pidFile = config.options.pidFile {
                 let path = Files.absolute(pidFile)
                 do { try Files.writeAtomic(path, "\(state.pid)", mode: 0o644) } catch {
@@ -185,26 +241,89 @@ public enum Lifecycle {
             return Created(state: state, terminal: relayEnd)
         }
 
-        func exitDescription() -> String {
-            var st: Int32 = 0
-            guard stage1 > 0, waitpid(stage1, &st, WNOHANG) == stage1 else { return "" }
-            if skiff_wifsignaled(st) != 0 { return " (killed by \(Signals.name(skiff_wtermsig(st))))" }
-            return " (exit status \(skiff_wexitstatus(st)))"
+        /// Creates the cgroup's directories (those that do not exist yet: with systemd, the
+        /// hierarchies the scope does not have) and writes linux.resources into them.
+        mutating func makeCgroup(_ cg: inout Cgroup, _ state: inout ContainerState) throws -> Bool {
+            // Recorded before they exist: a create killed from here on leaves a state that
+            // `delete --force` cleans up (it removes only the directories that are empty).
+            state.cgroupCreated = cg.missing()
+            try store.save(state)
+            Fault.point("create.recorded")
+            cgroup = cg
+            let hasCgroup = try Setup.createCgroup(&cg, config: config)
+            cgroup = cg
+            state.cgroupCreated = cg.created
+            Fault.point("create.cgroup")
+            guard hasCgroup else { return false }
+            try CgroupOwner.apply(cg, config: config)
+            cg.enableV2Controllers()
+            CgroupResources.initCpuset(cg)
+            if var r = config.spec.linux?.resources {
+                if config.options.rootless && !r.devices.isEmpty {
+                    // A user namespace cannot make device nodes, and an unprivileged user cannot
+                    // attach a device filter: the rules are left out, as runc does.
+                    Log.debug("rootless: linux.resources.devices not applied")
+                    r.devices = []
+                }
+                let devices = (config.spec.linux?.devices ?? []).filter { $0.type != "p" }.map { DeviceRule(allow: true, type: $0.type == "u" ? "c" : $0.type, major: $0.major, minor: $0.minor, access: "rwm") }
+                do { try CgroupResources.apply(r, to: cg, containerDevices: devices) } catch let e as RuntimeErrorText { throw RuntimeError(e.description) }
+            }
+            return true
         }
 
-        /// uid_map and gid_map of the new user namespace, written from outside as the spec
-        /// requires (only a process with privileges over the parent namespace may write them).
-        func writeMappings(pid: pid_t) throws {
-            let linux = config.spec.linux ?? Linux()
-            do {
-                try Files.write("/proc/\(pid)/uid_map", mappingText(linux.uidMappings), flags: O_WRONLY)
-            } catch let e as SysError {
-                throw RuntimeError("linux.uidMappings: the kernel refused \(JSON.quoted(mappingText(linux.uidMappings).trimmingCharacters(in: "\n"))): \(SysError.text(e.errno)) (ranges must not overlap and hostIDs must exist)")
+        /// How the container process that went away ended, and the likely cause when the
+        /// kernel killed it: a memory limit too low for the setup itself.
+        mutating func exitDescription() -> String {
+            var st: Int32 = 0
+            let child = stage1 > 0 ? stage1 : initPid
+            guard child > 0 else { return "" }
+            var r: pid_t = 0
+            for _ in 0..<500 { // the process may not be reaped-ready the instant its socket closes
+                r = waitpid(child, &st, WNOHANG)
+                if r != 0 { break }
+                usleep(1000)
             }
+            guard r == child else { return "" }
+            if stage1 > 0 { stage1 = 0 } else { initPid = 0 }
+            guard skiff_wifsignaled(st) != 0 else { return " (exit status \(skiff_wexitstatus(st)))" }
+            let sig = skiff_wtermsig(st)
+            var text = " (killed by \(Signals.name(sig))"
+            if sig == SIGKILL, let limit = config.spec.linux?.resources?.memory?.limit, limit > 0 {
+                let oom = cgroup.map { CgroupStats.oomKills($0) } ?? 0
+                text += oom > 0 ? ": the kernel's OOM killer, linux.resources.memory.limit \(limit) is too low for the container's setup"
+                                : ": perhaps the OOM killer; is linux.resources.memory.limit \(limit) too low?"
+            }
+            return text + ")"
+        }
+
+        /// The idmapped mounts, made once the container's user namespace (whose mappings a
+        /// bare `idmap` uses) has its maps, go to stage 1, whose init attaches them.
+        func sendIdmappedMounts(to channel: SyncChannel) throws {
+            guard !IdmappedMounts.indexes(config).isEmpty else { return }
+            let userNS = try sys("open the container's user namespace") { skiff_open("/proc/\(stage1)/ns/user", O_RDONLY | O_CLOEXEC, 0) }
+            defer { close(userNS) }
+            let fds = try IdmappedMounts.prepare(config, containerUserNS: userNS)
+            defer { for (_, fd) in fds { close(fd) } }
+            for (i, fd) in fds { try channel.send(.mountFD(Int32(i)), fd: fd) }
+        }
+
+        /// The container's cgroup, or (rootless) none when the user may not create it: then
+        /// resource limits are an error, as in runc, since nothing could apply them.
+        static func createCgroup(_ cg: inout Cgroup, config: ContainerConfig) throws -> Bool {
             do {
-                try Files.write("/proc/\(pid)/gid_map", mappingText(linux.gidMappings), flags: O_WRONLY)
-            } catch let e as SysError {
-                throw RuntimeError("linux.gidMappings: the kernel refused \(JSON.quoted(mappingText(linux.gidMappings).trimmingCharacters(in: "\n"))): \(SysError.text(e.errno))")
+                try cg.create()
+                return true
+            } catch let e as SysError where config.options.rootless && [EACCES, EPERM, EROFS].contains(e.errno) {
+                let limits = config.spec.linux?.resources.map(Rootless.limitFields) ?? []
+                if !limits.isEmpty {
+                    throw RuntimeError("linux.resources: \(limits.joined(separator: ", ")) limits need a cgroup, and this unprivileged user may not create \(q(config.cgroupPath)) (\(e)); remove linux.resources (as `skiff spec --rootless` does) or delegate a cgroup to the user and set linux.cgroupsPath inside it")
+                }
+                if let p = config.spec.linux?.cgroupsPath, !p.isEmpty {
+                    Log.warn("linux.cgroupsPath: \(JSON.quoted(p)) not used: this unprivileged user may not create it (\(e)); the container runs without a cgroup")
+                } else {
+                    Log.debug("rootless: no cgroup for the container (\(e))")
+                }
+                return false
             }
         }
 
@@ -222,8 +341,11 @@ public enum Lifecycle {
             }
             if let cg = cgroup {
                 cg.signalAll(SIGKILL)
-                cg.destroy()
             }
+            if let scope {
+                do { try SystemdCgroup.stop(scope) } catch { Log.warn("\(error)") }
+            }
+            cgroup?.destroy()
             try? store.remove(config.options.id)
         }
     }

@@ -122,9 +122,16 @@ public enum Exec {
         let inUserNS = joins.contains { $0.type == .user }
         // The child joins the cgroup itself (see Joiner: no 7 to 17 ms wait in the kernel),
         // after the initial CPU affinity if there is one.
-        var joiner: Joiner
-        do { joiner = try cg.joiner() } catch let e as SysError {
-            throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): \(e)")
+        // A rootless container may have no cgroup (the user could not create it).
+        let noCgroup = state.hasNoCgroup
+        if noCgroup, let sub = o.subCgroup, !sub.isEmpty {
+            throw RuntimeError("--cgroup: container \(JSON.quoted(o.id)) has no cgroup (a rootless container whose user may not create one)")
+        }
+        var joiner = Joiner()
+        if !noCgroup {
+            do { joiner = try cg.joiner() } catch let e as SysError {
+                throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): \(e)")
+            }
         }
         defer { joiner.close() }
         if o.process.execCPUAffinity?.initialCPUs != nil { joiner.useClone3 = false }
@@ -136,10 +143,13 @@ public enum Exec {
         }
         childEnd.close()
         if stage1 < 0 { throw SysError("fork") }
+        Fault.point("exec.forked")
         var pid: pid_t = 0
         do {
-            do { try joiner.finish(pid: stage1) } catch let e as SysError {
-                throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): \(e)")
+            if !noCgroup {
+                do { try joiner.finish(pid: stage1) } catch let e as SysError {
+                    throw RuntimeError("cannot exec in container \(JSON.quoted(o.id)): \(e)")
+                }
             }
             joiner.close()
             try parentEnd.send(.go)
@@ -151,6 +161,7 @@ public enum Exec {
                 throw RuntimeError("exec: the process exited during setup")
             }
             pid = p
+            Fault.point("exec.pid")
             var st: Int32 = 0
             while waitpid(stage1, &st, 0) < 0 && errno == EINTR {}
             // Errors until the exec; EOF (the close-on-exec channel) means it happened.
@@ -197,7 +208,14 @@ public enum Exec {
     static func stage1Child(_ o: ExecOptions, joins: [(type: NamespaceType, fd: Int32, index: Int)], channel: SyncChannel, consoleFD: Int32, inUserNS: Bool, seccomp: SeccompFilters.Loaded?, cgroup: Joiner) -> Never {
         var cgroup = cgroup
         do {
+            Hardening.hideFromContainer()
             try Scheduling.setAffinity(o.process.execCPUAffinity?.initialCPUs, field: "process.execCPUAffinity.initial")
+            // Through the host's /proc, before any namespace is joined (inherited by the fork).
+            if let adj = o.process.oomScoreAdj {
+                do { try Hardening.writeProc("oom_score_adj", String(adj), what: "process.oomScoreAdj", selfDir: true) } catch let e as ProcWriteError {
+                    throw RuntimeError("process.oomScoreAdj: cannot set \(adj): \(e.reason)")
+                }
+            }
             try channel.expect(.go, during: "exec setup")
             if let e = cgroup.joinSelf() {
                 try? channel.send(.error(joinFailure + e.description))
@@ -208,6 +226,7 @@ public enum Exec {
             try Scheduling.setAffinity(o.process.execCPUAffinity?.finalCPUs, field: "process.execCPUAffinity.final")
             try NamespacePlan.join(joins)
             if inUserNS { try NamespacePlan.becomeRoot(what: "exec") }
+            Fault.point("exec.joined")
             let pid = skiff_fork_sibling()
             if pid == 0 { process(o, channel: channel, consoleFD: consoleFD, inUserNS: inUserNS, seccomp: seccomp) }
             if pid < 0 { throw SysError("fork the exec process") }
@@ -236,11 +255,6 @@ public enum Exec {
             }
             try ProcessSetup.applyRlimits(p.rlimits)
             try Scheduling.applyProcess(p)
-            if let adj = p.oomScoreAdj {
-                do { try Files.write("/proc/self/oom_score_adj", String(adj), flags: O_WRONLY) } catch let e as SysError {
-                    throw RuntimeError("process.oomScoreAdj: cannot set \(adj): \(SysError.text(e.errno))")
-                }
-            }
             let program = try ProcessSetup.lookup(p.args[0], env: p.env)
             if let s = seccomp, s.program.needsNotify { try SeccompFilters.loadEarly(s.program, channel: channel) }
             try ProcessSetup.execProcess(p, program: program, inUserNS: inUserNS, preserveFds: o.preserveFds, keepFD: -1, seccomp: seccomp)

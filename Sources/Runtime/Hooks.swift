@@ -50,6 +50,8 @@ enum Hooks {
         let cArgv = CStrings(argv), cEnv = CStrings(hook.env)
         let pid = skiff_fork()
         if pid == 0 {
+            // Its own process group, so that a timeout kills what it started too.
+            setpgid(0, 0)
             Signals.resetForExec()
             dup2(inPipe[0], 0)
             dup2(outPipe[1], 1)
@@ -61,9 +63,7 @@ enum Hooks {
         }
         close(inPipe[0]); close(outPipe[1])
         if pid < 0 { close(inPipe[1]); close(outPipe[0]); throw SysError("\(what): fork") }
-        // The hook may not read stdin at all: ignore EPIPE (skiff ignores SIGPIPE).
-        _ = try? Files.writeAll(fd: inPipe[1], stdin)
-        close(inPipe[1])
+        setpgid(pid, pid) // also from here, so that a kill before the child ran setpgid reaches the group
 
         var output: [UInt8] = []
         let deadline = hook.timeout.map { Clock.monotonicNanos() + UInt64($0) * 1_000_000_000 } // at most 2^32 s (Hook.init)
@@ -73,18 +73,36 @@ enum Hooks {
             return now >= deadline ? 0 : Int32(min((deadline - now) / 1_000_000 + 1, 1_000_000))
         }
         var timedOut = false
-        // Collect the output until the hook closes it (or the timeout).
-        while true {
-            var pfd = pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0)
-            let r = poll(&pfd, 1, remainingMs())
+        // Write the state to its stdin and collect its output until it closes it, both within the
+        // timeout: a hook that never reads a state larger than a pipe must not block skiff. A hook
+        // that does not read stdin at all gets EPIPE (skiff ignores SIGPIPE): fine.
+        let input = Array(stdin.utf8)
+        var written = 0
+        var inFd = inPipe[1]
+        _ = skiff_fcntl_int(inFd, F_SETFL, skiff_fcntl_int(inFd, F_GETFL, 0) | O_NONBLOCK)
+        if input.isEmpty { close(inFd); inFd = -1 }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        outer: while true {
+            var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: inFd, events: Int16(POLLOUT), revents: 0)]
+            let r = poll(&fds, 2, remainingMs())
             if r == 0 { timedOut = true; break }
             if r < 0 { if errno == EINTR { continue }; break }
-            var buf = [UInt8](repeating: 0, count: 4096)
-            let n = read(outPipe[0], &buf, buf.count)
-            if n > 0 { if output.count < 8192 { output += buf[0..<n] }; continue }
-            if n < 0 && errno == EINTR { continue }
-            break
+            if inFd >= 0 && fds[1].revents != 0 {
+                let n = input.withUnsafeBytes { write(inFd, $0.baseAddress! + written, $0.count - written) }
+                if n > 0 { written += n }
+                if (n < 0 && errno != EAGAIN && errno != EINTR) || written == input.count { close(inFd); inFd = -1 }
+            }
+            if fds[0].revents != 0 {
+                while true {
+                    let n = read(outPipe[0], &buf, buf.count)
+                    if n > 0 { if output.count < 8192 { output += buf[0..<n] }; break }
+                    if n < 0 && errno == EINTR { continue }
+                    break outer // EOF or error: the hook closed its output
+                }
+            }
         }
+        if inFd >= 0 { close(inFd) }
         close(outPipe[0])
         // Then its exit (it may have handed its output to a daemon that keeps it open).
         var status: Int32 = 0
@@ -96,6 +114,7 @@ enum Hooks {
             if r == 0 { usleep(1000) }
         }
         if timedOut {
+            kill(-pid, SIGKILL)
             kill(pid, SIGKILL)
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             throw RuntimeError("\(what): \(hook.path) did not finish within its timeout of \(hook.timeout!) s and was killed")

@@ -10,9 +10,14 @@ enum Init {
     /// Stage 1: enters the namespaces. Joins the ones given by path, creates the user namespace
     /// (the parent writes its maps), then unshares the rest and forks the init process, which is
     /// pid 1 of a new pid namespace and the first process of a new time namespace.
-    static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32, consoleFD: Int32, cgroup: Joiner) -> Never {
+    static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32, consoleFD: Int32,
+                       mountFDs: [Int: Int32], cgroup: Joiner) -> Never {
+        StateStore.closeHeldLocks() // the init must not keep the container locked after create
+        var mountFDs = mountFDs
         var cgroup = cgroup
         do {
+            Hardening.hideFromContainer()
+            Fault.point("init.stage1")
             try channel.expect(.go, during: "setup")
             if let e = cgroup.joinSelf() { throw RuntimeError("linux.cgroupsPath: \(e)") }
             cgroup.close()
@@ -23,7 +28,17 @@ enum Init {
             if plan.isNew(.user) {
                 try sys("create the user namespace (unshare CLONE_NEWUSER)") { skiff_unshare(SKIFF_CLONE_NEWUSER) }
                 try channel.send(.needMappings)
-                try channel.expect(.mappingsDone, during: "user namespace setup")
+                // Then the idmapped mounts (if any), then mappingsDone.
+                waiting: while true {
+                    let (msg, fd) = try channel.receiveWithFD()
+                    switch msg {
+                    case .mountFD(let i)? where fd >= 0: mountFDs[Int(i)] = fd
+                    case .mappingsDone?: break waiting
+                    case .error(let text)?: throw RuntimeError(text)
+                    case nil: throw RuntimeError("the container process exited during user namespace setup")
+                    case let other?: throw RuntimeError("unexpected message \(other) from the container process during user namespace setup")
+                    }
+                }
                 try NamespacePlan.becomeRoot(what: "linux.uidMappings")
             }
             var flags: Int32 = 0
@@ -37,12 +52,16 @@ enum Init {
             Log.phase("container: namespaces created")
             if plan.isNew(.time), let offsets = config.spec.linux?.timeOffsets, !offsets.isEmpty {
                 let text = offsets.map { "\($0.clock) \($0.secs) \($0.nanosecs)\n" }.joined()
-                do { try Files.write("/proc/self/timens_offsets", text, flags: O_WRONLY) } catch let e as SysError {
-                    throw RuntimeError("linux.timeOffsets: cannot set the clock offsets: \(SysError.text(e.errno))")
+                // In a new user namespace the file belongs to its root only while dumpable.
+                if plan.has(.user) { _ = skiff_prctl(SKIFF_PR_SET_DUMPABLE, 1, 0, 0, 0) }
+                defer { Hardening.hideFromContainer() }
+                do { try Hardening.writeProc("timens_offsets", text, what: "linux.timeOffsets", selfDir: true) } catch let e as ProcWriteError {
+                    throw RuntimeError("linux.timeOffsets: cannot set the clock offsets: \(e.reason)")
                 }
             }
             let pid = skiff_fork_sibling()
-            if pid == 0 { initProcess(config: config, channel: channel, listenFD: listenFD, consoleFD: consoleFD) }
+            if pid == 0 { initProcess(config: config, channel: channel, listenFD: listenFD, consoleFD: consoleFD, mountFDs: mountFDs) }
+            for (_, fd) in mountFDs { close(fd) }
             if pid < 0 { throw SysError("fork the container's init process") }
             try channel.send(.initPid(pid))
             _exit(0)
@@ -54,7 +73,7 @@ enum Init {
 
     /// The container's init: builds the rootfs, applies the container settings, reports ready,
     /// waits for `start`, then becomes the user program.
-    static func initProcess(config: ContainerConfig, channel: SyncChannel, listenFD: Int32, consoleFD: Int32) -> Never {
+    static func initProcess(config: ContainerConfig, channel: SyncChannel, listenFD: Int32, consoleFD: Int32, mountFDs: [Int: Int32]) -> Never {
         var stateJSON = ""
         do {
             setsid()
@@ -62,6 +81,7 @@ enum Init {
             let ownMounts = !config.plan.join.contains { $0.type == .mount }
             var rootfs = Rootfs(config: config)
             Log.phase("container: mounts")
+            rootfs.mountFDs = mountFDs
             if ownMounts { try rootfs.prepare() }
             var slave: Int32 = -1
             if config.process.terminal {
@@ -84,7 +104,9 @@ enum Init {
                 _exit(1)
             }
             Log.phase("container: pivot_root, sysctl, masked and read-only paths, rlimits")
+            Fault.point("init.mounted")
             if ownMounts { try rootfs.pivot(noPivot: config.options.noPivot) }
+            Fault.point("init.pivoted")
             // runc's order: hostname and sysctl while /proc/sys is writable, then the
             // read-only and masked paths, then rlimits.
             try ProcessSetup.applyNamespaceSettings(config)
@@ -104,6 +126,7 @@ enum Init {
                 try SeccompFilters.loadEarly(program, channel: channel)
             }
             Log.phase("container: ready, waiting for start")
+            Fault.point("init.ready")
             try channel.send(.ready)
             channel.close()
             waitForStart(config: config, listenFD: listenFD, program: program, stateJSON: stateJSON)

@@ -13,6 +13,9 @@ public struct MountOptions: Equatable {
     public var bind = false
     public var recursiveBind = false
     public var tmpcopyup = false
+    /// `idmap` / `ridmap`: an idmapped mount (ridmap: of every mount of an rbind too).
+    public var idmap = false
+    public var recursiveIdmap = false
 
     static let msIVersion: UInt = 1 << 23
     static let msNoSymfollow: UInt = 256
@@ -61,7 +64,7 @@ public struct MountOptions: Equatable {
     /// Every option of config.md's table skiff implements (for `skiff features`).
     public static var supportedNames: [String] {
         (Array(flagTable.keys) + Array(propagationTable.keys) + Array(recursiveTable.keys) + Array(recursiveAtime.keys)
-            + ["bind", "rbind", "tmpcopyup"]).sorted()
+            + ["bind", "rbind", "tmpcopyup", "idmap", "ridmap"]).sorted()
     }
 
     /// Parses `mounts[index].options`. Unknown words that look like `key=value` or a bare
@@ -83,8 +86,10 @@ public struct MountOptions: Equatable {
                 bind = true; recursiveBind = true
             } else if o == "tmpcopyup" {
                 tmpcopyup = true
-            } else if o == "idmap" || o == "ridmap" {
-                throw DecodeError.unsupported("\(path)[\(i)]", "the \(JSON.quoted(o)) mount option (idmapped mounts)")
+            } else if o == "idmap" {
+                idmap = true
+            } else if o == "ridmap" {
+                idmap = true; recursiveIdmap = true
             } else if o.isEmpty {
                 throw DecodeError(path: "\(path)[\(i)]", "empty mount option")
             } else {

@@ -86,13 +86,14 @@ struct NamespacePlan {
     }
 
     /// After entering or creating a user namespace: become its root (host uid 0 is usually not
-    /// mapped there), and make the process dumpable again, or its /proc/self files belong to
-    /// the unmapped host root and writes to them (timens_offsets, oom_score_adj) fail.
+    /// mapped there). The process stays non-dumpable (Hardening.hideFromContainer), so its
+    /// /proc/self files belong to the unmapped host root: writes to them are done before the
+    /// user namespace is joined (oom_score_adj of exec) or while briefly dumpable (timens_offsets).
     static func becomeRoot(what: String) throws {
         if skiff_setresgid(0, 0, 0) != 0 || skiff_setresuid(0, 0, 0) != 0 {
             throw RuntimeError("\(what): uid and gid 0 are not mapped in the user namespace (setresuid(0): \(SysError.text(errno)))")
         }
-        _ = skiff_prctl(SKIFF_PR_SET_DUMPABLE, 1, 0, 0, 0)
+        Hardening.hideFromContainer()
     }
 
     static func nsError(_ f: (type: NamespaceType, fd: Int32, index: Int)) -> RuntimeError {

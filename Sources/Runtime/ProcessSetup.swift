@@ -18,9 +18,10 @@ enum ProcessSetup {
             try sys("domainname: setdomainname \(JSON.quoted(d))") { setdomainname(d, d.utf8.count) }
         }
         for (key, value) in spec.linux?.sysctl ?? [] {
-            let file = "/proc/sys/" + key.replacingAll(".", with: "/")
-            do { try Files.write(file, value, flags: O_WRONLY) } catch let e as SysError {
-                let why = e.errno == ENOENT ? "no such kernel parameter (or /proc is not mounted)" : SysError.text(e.errno)
+            // Checked to land on the procfs file itself (CVE-2025-52881).
+            let file = "sys/" + key.replacingAll(".", with: "/")
+            do { try Hardening.writeProc(file, value, what: "linux.sysctl[\(JSON.quoted(key))]") } catch let e as ProcWriteError {
+                let why = e.errno == ENOENT ? "no such kernel parameter (or /proc is not mounted)" : e.reason
                 throw RuntimeError("linux.sysctl[\(JSON.quoted(key))]: cannot set it to \(JSON.quoted(value)): \(why)")
             }
         }
@@ -106,6 +107,7 @@ enum ProcessSetup {
         if chdir(p.cwd) != 0 {
             throw RuntimeError("process.cwd: cannot enter \(JSON.quoted(p.cwd)) as uid \(p.user.uid): \(SysError.text(errno))")
         }
+        try Hardening.checkCwdInsideRoot(p.cwd)
         var env = p.env
         if !env.contains(where: { $0.hasPrefix("HOME=") }) { env.append("HOME=" + Users.home(uid: p.user.uid)) }
         try FDs.prepareForExec(preserve: preserveFds, keep: keepFD)
@@ -163,7 +165,10 @@ enum ProcessSetup {
         }
         if caps != nil { try sys("prctl(PR_SET_KEEPCAPS)") { skiff_prctl(SKIFF_PR_SET_KEEPCAPS, 1, 0, 0, 0) } }
         let u = process.user
-        if setgroupsAllowed {
+        if setgroupsAllowed && !Rootless.setgroupsAllowed && !u.additionalGids.isEmpty {
+            throw RuntimeError("process.user.additionalGids: setgroups is denied in this user namespace (its gid_map was written without newgidmap, by an unprivileged user), so \(u.additionalGids) cannot be set; install newgidmap (package uidmap) with ranges in /etc/subgid, or remove additionalGids")
+        }
+        if setgroupsAllowed && Rootless.setgroupsAllowed {
             let groups = u.additionalGids.map { gid_t($0) }
             if setgroups(groups.count, groups) != 0 {
                 throw SysError("process.user.additionalGids: setgroups \(u.additionalGids)")

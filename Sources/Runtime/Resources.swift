@@ -8,12 +8,20 @@ import OCISpec
 extension Container {
     /// `update`: changes the resource limits of a live (created, running or paused) container.
     public static func update(_ id: String, _ r: Resources, store: StateStore) throws {
+        try store.locked(id, "update") { try updateLocked(id, r, store: store) }
+    }
+
+    static func updateLocked(_ id: String, _ r: Resources, store: StateStore) throws {
         let state = try store.load(id)
         guard [.created, .running, .paused].contains(state.status) else {
             throw RuntimeError("cannot update container \(JSON.quoted(id)): container not running (it is \(state.status.rawValue))")
         }
+        if state.hasNoCgroup {
+            throw RuntimeError("cannot update container \(JSON.quoted(id)): it has no cgroup (a rootless container whose user may not create one), so there are no limits to change")
+        }
         do {
             try CgroupResources.checkSupported(r, path: "", layout: .current)
+            if let unit = state.systemdUnit { try SystemdCgroup.update(unit, r) }
             try CgroupResources.apply(r, to: state.cgroup, path: "", update: true)
         } catch let e as RuntimeErrorText {
             throw RuntimeError("cannot update container \(JSON.quoted(id)): \(e)")

@@ -15,6 +15,8 @@ struct Rootfs {
     let root: String
     let config: ContainerConfig
     var rootFD: Int32 = -1
+    /// Detached idmapped mounts made by the parent, by mount index (IdmappedMounts).
+    var mountFDs: [Int: Int32] = [:]
 
     init(config: ContainerConfig) {
         self.config = config
@@ -165,7 +167,16 @@ struct Rootfs {
         let target = Rootfs.fdPath(dfd)
 
         if isBind {
-            try mount(source, target, nil, SKIFF_MS_BIND | (opts.recursiveBind ? SKIFF_MS_REC : 0), nil, what: what)
+            if let tree = mountFDs[i] {
+                // An idmapped mount: attach the parent's detached copy of the source.
+                mountFDs[i] = nil
+                defer { close(tree) }
+                let flags = SKIFF_MOVE_MOUNT_F_EMPTY_PATH | SKIFF_MOVE_MOUNT_T_EMPTY_PATH
+                if skiff_move_mount(tree, "", dfd, "", flags) != 0 { throw SysError("\(what): attach the idmapped mount (move_mount)") }
+            } else {
+                if IdmappedMounts.isIdmapped(m) { throw RuntimeError("\(what): the idmapped mount was not prepared") }
+                try mount(source, target, nil, SKIFF_MS_BIND | (opts.recursiveBind ? SKIFF_MS_REC : 0), nil, what: what)
+            }
             let extra = opts.flags & ~(SKIFF_MS_BIND | SKIFF_MS_REC | SKIFF_MS_REMOUNT)
             if extra != 0 || opts.clear != 0 {
                 // Flags of a bind mount apply on a remount of the new mount.
@@ -266,7 +277,7 @@ struct Rootfs {
             if fresh {
                 try mount("cgroup2", Rootfs.fdPath(dfd), "cgroup2", flags, nil, what: what)
             } else {
-                try bindRemount(unified + config.cgroupPath, m.destination, flags: flags, what: what)
+                try bindRemount(unified + cgroupPath(unified, name: "unified"), m.destination, flags: flags, what: what)
             }
             return
         }
@@ -283,7 +294,7 @@ struct Rootfs {
                 try mount("cgroup", Rootfs.fdPath(sfd), s.fsType, flags, s.data, what: "\(what): \(s.name)")
             } else {
                 close(try resolve(base + s.name, create: .directory, what: what))
-                try bindRemount(s.host + config.cgroupPath, base + s.name, flags: flags, what: "\(what): \(s.name)")
+                try bindRemount(s.host + cgroupPath(s.host, name: s.name), base + s.name, flags: flags, what: "\(what): \(s.name)")
             }
         }
         // Hierarchies that combine controllers ("cpu,cpuacct") get a link per controller.
@@ -299,6 +310,21 @@ struct Rootfs {
             defer { close(nfd) }
             try mount(nil, Rootfs.fdPath(nfd), nil, SKIFF_MS_REMOUNT | SKIFF_MS_RDONLY | SKIFF_MS_NOSUID | SKIFF_MS_NODEV | SKIFF_MS_NOEXEC, "mode=755", what: "\(what) (read-only)")
         }
+    }
+
+    /// The cgroup to show in a hierarchy: the container's; or, rootless without a cgroup of
+    /// its own, the one the container's processes are in (skiff's own, from /proc/self/cgroup).
+    func cgroupPath(_ hierarchy: String, name: String) -> String {
+        if !config.options.rootless || Files.isDirectory(hierarchy + config.cgroupPath) { return config.cgroupPath }
+        for line in (Files.readIfPresent("/proc/self/cgroup") ?? "").split(separator: "\n") {
+            let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard f.count == 3 else { continue }
+            let controllers = f[1].split(separator: ",").map(String.init)
+            let matches = name == "unified" ? f[1].isEmpty : (controllers.contains(name) || controllers.contains("name=" + name)
+                || Set(controllers) == Set(name.split(separator: ",").map(String.init)))
+            if matches { return f[2] == "/" ? "" : String(f[2]) }
+        }
+        return config.cgroupPath
     }
 
     /// A bind mount, then a remount of the new mount with `flags` (bind flags apply only so).
@@ -392,15 +418,37 @@ struct Rootfs {
     func setUpConsole(socket: Int32, user: User, bindConsole: Bool) throws -> Int32 {
         let pty = try Console.open(dirFD: rootFD >= 0 ? rootFD : AT_FDCWD, ptmx: "/dev/ptmx", size: config.process.consoleSize)
         defer { close(pty.master) }
+        do { try Hardening.checkPty(master: pty.master, slave: pty.slave) } catch { close(pty.slave); throw error }
         if fchown(pty.slave, user.uid, gid_t.max /* keep the tty group devpts gave it */) != 0 { throw SysError("process.terminal: give the pty to uid \(user.uid)") }
         if bindConsole {
-            let cfd = try resolve("/dev/console", create: .file, what: "process.terminal: /dev/console")
+            let cfd = try openConsoleTarget()
             defer { close(cfd) }
             try mount(Rootfs.fdPath(pty.slave), Rootfs.fdPath(cfd), nil, SKIFF_MS_BIND, nil, what: "process.terminal: bind the pty onto /dev/console")
         }
         try Console.send(master: pty.master, name: pty.name, over: socket)
         close(socket)
         return pty.slave
+    }
+
+    /// /dev/console, the target of the pty's bind mount, opened without following a symlink
+    /// (CVE-2025-52565: a /dev/console that links to /proc/sys/kernel/core_pattern or any other
+    /// file would put the pty's mount there, before masked and read-only paths apply). A missing
+    /// one is created; one that is not a regular file or a character device is refused.
+    func openConsoleTarget() throws -> Int32 {
+        let what = "process.terminal: /dev/console"
+        let dev = try resolve("/dev", create: .directory, what: what)
+        defer { close(dev) }
+        let f = skiff_openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if f >= 0 { close(f) } else if errno != EEXIST { throw SysError("\(what): create it in the rootfs") }
+        let fd = skiff_openat(dev, "console", SKIFF_O_PATH | O_NOFOLLOW | O_CLOEXEC, 0)
+        if fd < 0 { throw SysError("\(what): open it in the rootfs") }
+        var st = stat()
+        let kind = fstat(fd, &st) == 0 ? st.st_mode & S_IFMT : 0
+        guard kind == S_IFREG || kind == S_IFCHR else {
+            close(fd)
+            throw RuntimeError("\(what): it is \(Files.kindName(st.st_mode)) in the rootfs, not a file or a device; refusing to mount the console through it (CVE-2025-52565); remove it from the image, or mount a tmpfs on /dev")
+        }
+        return fd
     }
 
     // MARK: - pivot_root and after
@@ -446,30 +494,86 @@ struct Rootfs {
         }
     }
 
+    /// A read-only recursive bind of the path onto itself. The path is opened once without
+    /// following a final symlink; the copy is made detached (open_tree), made read-only, and
+    /// moved onto that same fd, so that a swap of the path in between changes nothing.
     func readonly(_ path: String, what: String) throws {
-        guard Files.exists(path) else { return }
-        try mount(path, path, nil, SKIFF_MS_BIND | SKIFF_MS_REC, nil, what: "\(what): bind \(JSON.quoted(path))")
-        if skiff_mount_setattr(AT_FDCWD, path, SKIFF_AT_RECURSIVE, SKIFF_MOUNT_ATTR_RDONLY, 0, 0, 0) != 0 {
-            try mount(nil, path, nil, SKIFF_MS_BIND | SKIFF_MS_REMOUNT | SKIFF_MS_RDONLY | lockedFlags(path), nil, what: "\(what): remount \(JSON.quoted(path)) read-only")
+        let target = skiff_open(path, SKIFF_O_PATH | O_NOFOLLOW | O_CLOEXEC, 0)
+        if target < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return }
+            throw SysError("\(what): open \(JSON.quoted(path))")
         }
+        defer { close(target) }
+        var st = stat()
+        if fstat(target, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK {
+            throw RuntimeError("\(what): \(JSON.quoted(path)) is a symbolic link in the container; refusing to make it read-only through it")
+        }
+        let tree = skiff_open_tree(target, "", SKIFF_OPEN_TREE_CLONE | SKIFF_AT_RECURSIVE | UInt32(SKIFF_AT_EMPTY_PATH) | UInt32(O_CLOEXEC))
+        if tree >= 0 {
+            defer { close(tree) }
+            if skiff_mount_setattr(tree, "", UInt32(SKIFF_AT_EMPTY_PATH) | SKIFF_AT_RECURSIVE, SKIFF_MOUNT_ATTR_RDONLY, 0, 0, 0) != 0 {
+                throw SysError("\(what): make the bind of \(JSON.quoted(path)) read-only")
+            }
+            if skiff_move_mount(tree, "", target, "", 0x04 | 0x40 /* MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH */) != 0 {
+                throw SysError("\(what): mount the read-only bind on \(JSON.quoted(path))")
+            }
+            return
+        }
+        // Kernels without open_tree (before 5.2): bind, then remount read-only.
+        let t = Rootfs.fdPath(target)
+        try mount(t, t, nil, SKIFF_MS_BIND | SKIFF_MS_REC, nil, what: "\(what): bind \(JSON.quoted(path))")
+        try mount(nil, path, nil, SKIFF_MS_BIND | SKIFF_MS_REMOUNT | SKIFF_MS_RDONLY | lockedFlags(path), nil, what: "\(what): remount \(JSON.quoted(path)) read-only")
     }
 
     /// Masks a path: an empty read-only tmpfs over a directory, /dev/null over anything else.
     /// /dev/null is checked to really be the null device first (CVE-2025-31133: a container
     /// image may ship /dev/null as a symlink to a file it wants to expose).
+    /// The masked path itself is opened once without following a final symlink, checked, and
+    /// mounted on through its fd, so that it cannot be swapped between the check and the mount.
     func mask(_ path: String, what: String) throws {
-        guard let st = Files.lstat(path) else { return }
-        if st.st_mode & S_IFMT == S_IFDIR {
-            try mount("tmpfs", path, "tmpfs", SKIFF_MS_RDONLY, nil, what: "\(what): mask \(JSON.quoted(path))")
+        let target = skiff_open(path, SKIFF_O_PATH | O_NOFOLLOW | O_CLOEXEC, 0)
+        if target < 0 {
+            if errno == ENOENT || errno == ENOTDIR { return }
+            throw SysError("\(what): open \(JSON.quoted(path))")
+        }
+        defer { close(target) }
+        var st = stat()
+        guard fstat(target, &st) == 0 else { throw SysError("\(what): stat \(JSON.quoted(path))") }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+            // On the directory itself through the cwd (the container may have no /proc for
+            // /proc/self/fd/N paths).
+            try sys("\(what): enter \(JSON.quoted(path))") { fchdir(target) }
+            defer { chdir("/") }
+            try mount("tmpfs", ".", "tmpfs", SKIFF_MS_RDONLY, nil, what: "\(what): mask \(JSON.quoted(path))")
             return
+        case S_IFLNK:
+            throw RuntimeError("\(what): cannot mask \(JSON.quoted(path)): it is a symbolic link in the container; refusing to mask through it (CVE-2025-31133)")
+        default:
+            break
         }
         let null = try sys("\(what): open /dev/null") { skiff_open("/dev/null", SKIFF_O_PATH | O_NOFOLLOW | O_CLOEXEC, 0) }
         defer { close(null) }
         var ns = stat()
         fstat(null, &ns)
         guard ns.st_mode & S_IFMT == S_IFCHR, skiff_major(UInt64(ns.st_rdev)) == 1, skiff_minor(UInt64(ns.st_rdev)) == 3 else {
-            throw RuntimeError("\(what): cannot mask \(JSON.quoted(path)): /dev/null in the container is not the null device")
+            throw RuntimeError("\(what): cannot mask \(JSON.quoted(path)): /dev/null in the container is not the null device (it is \(Files.kindName(ns.st_mode))); refusing to mount it (CVE-2025-31133)")
         }
-        try mount(Rootfs.fdPath(null), path, nil, SKIFF_MS_BIND, nil, what: "\(what): mask \(JSON.quoted(path))")
+        try Rootfs.bindFD(null, onto: target, what: "\(what): mask \(JSON.quoted(path))")
+    }
+
+    /// A bind mount of the file `source` onto the file `target`, both given as fds: a detached
+    /// copy (open_tree) moved onto the target (move_mount), which needs no /proc; through
+    /// /proc/self/fd/N on kernels before 5.2.
+    static func bindFD(_ source: Int32, onto target: Int32, what: String) throws {
+        let tree = skiff_open_tree(source, "", SKIFF_OPEN_TREE_CLONE | UInt32(SKIFF_AT_EMPTY_PATH) | UInt32(O_CLOEXEC))
+        if tree < 0 {
+            if Glibc.mount(fdPath(source), fdPath(target), nil, SKIFF_MS_BIND, nil) != 0 { throw SysError(what) }
+            return
+        }
+        defer { close(tree) }
+        if skiff_move_mount(tree, "", target, "", 0x04 | 0x40 /* MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH */) != 0 {
+            throw SysError(what)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CSkiff
 import Cgroups
 import Glibc
 import LinuxSys
@@ -26,6 +27,8 @@ public struct ContainerState {
     public var annotations: [(String, String)]
     public var cgroupPath: String
     public var cgroupCreated: [String]
+    /// With --systemd-cgroup: the scope unit systemd made for the container (delete stops it).
+    public var systemdUnit: String?
     /// The config's hooks, kept for `start` (poststart) and `delete` (poststop), raw JSON.
     public var hooks: JSON?
     /// The config's process, raw JSON: the defaults of `exec`.
@@ -62,13 +65,17 @@ public struct ContainerState {
         ])
     }
 
+    /// What is needed to clean up comes first (pid, cgroup), so that a truncated file still
+    /// tells `delete --force` what to kill and remove (`StateStore.salvage`).
     var json: JSON {
         .obj([
-            ("ociVersion", .string(ociVersion)), ("id", .string(id)), ("pid", .int(pid)),
-            ("startTime", .int(startTime)), ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
+            ("pid", .int(pid)), ("startTime", .int(startTime)),
+            ("cgroupPath", .string(cgroupPath)), ("cgroupCreated", .array(cgroupCreated.map { .string($0) })),
+            ("systemdUnit", systemdUnit.map { .string($0) }),
+            ("ociVersion", .string(ociVersion)), ("id", .string(id)),
+            ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
             ("created", .string(created)), ("owner", .string(owner)), ("phase", .string(phase.rawValue)),
             ("annotations", .object(annotations.map { ($0.0, .string($0.1)) })),
-            ("cgroupPath", .string(cgroupPath)), ("cgroupCreated", .array(cgroupCreated.map { .string($0) })),
             ("terminal", .bool(useTerminal)),
         ])
     }
@@ -94,6 +101,7 @@ public struct ContainerState {
         annotations = try o.stringMap("annotations") ?? []
         cgroupPath = try o.string("cgroupPath") ?? ""
         cgroupCreated = try o.strings("cgroupCreated") ?? []
+        systemdUnit = try o.string("systemdUnit")
         hooks = o.optional("hooks")?.value
         process = o.optional("process")?.value
         seccomp = o.optional("seccomp")?.value
@@ -113,6 +121,7 @@ public struct ContainerState {
         self.annotations = annotations
         self.cgroupPath = ""
         self.cgroupCreated = []
+        self.systemdUnit = nil
         self.hooks = nil
         self.process = nil
         self.seccomp = nil
@@ -189,6 +198,64 @@ public struct StateStore {
         }
     }
 
+    /// The ids this process holds the lock of (a command that calls another operation on the
+    /// same container, e.g. `start` destroying it after a failed hook, must not wait for itself).
+    nonisolated(unsafe) static var held: [String: Int32] = [:]
+    /// How long a command waits for another one working on the same container.
+    nonisolated(unsafe) public static var lockTimeout: Int = 10
+
+    /// Runs `body` holding the container's lock, `<root>/<id>/lock` (flock): commands on one
+    /// container run one after another. The lock file goes with the directory on delete; a
+    /// waiter that then gets it finds the container gone.
+    public func locked<R>(_ id: String, _ command: String, _ body: () throws -> R) throws -> R {
+        try StateStore.validate(id: id)
+        let key = dir(id)
+        if StateStore.held[key] != nil { return try body() }
+        let fd = skiff_open(key + "/lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd < 0 {
+            if errno == ENOENT { throw RuntimeError("container \(JSON.quoted(id)) does not exist") }
+            throw RuntimeError("cannot open the lock of container \(JSON.quoted(id)) in \(q(key)): \(SysError.text(errno))")
+        }
+        let deadline = Clock.monotonicNanos() + UInt64(StateStore.lockTimeout) * 1_000_000_000
+        var pause: UInt32 = 200
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else {
+                let e = errno
+                close(fd)
+                throw RuntimeError("cannot lock container \(JSON.quoted(id)): \(SysError.text(e))")
+            }
+            if Clock.monotonicNanos() >= deadline {
+                let holder = (try? Files.readAll(fd: fd, limit: 256)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                close(fd)
+                let who = holder.split(separator: " ", maxSplits: 1)
+                let what = who.count == 2 ? "`skiff \(who[1].trimmingCharacters(in: "\n"))` (pid \(who[0]))" : "another skiff command"
+                throw RuntimeError("container \(JSON.quoted(id)) is busy: \(what) has been working on it for over \(StateStore.lockTimeout) s; try again, or stop that command")
+            }
+            usleep(pause)
+            pause = min(pause * 2, 20000)
+        }
+        var st = Glibc.stat()
+        if fstat(fd, &st) == 0 && st.st_nlink == 0 {
+            close(fd) // deleted while we waited
+            throw RuntimeError("container \(JSON.quoted(id)) does not exist")
+        }
+        let holder = Array("\(getpid()) \(command)\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = holder.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        StateStore.held[key] = fd
+        defer {
+            StateStore.held[key] = nil
+            close(fd)
+        }
+        return try body()
+    }
+
+    /// Closes every lock fd this process holds: a forked child that goes on living (the
+    /// container's init) must not keep the container locked.
+    public static func closeHeldLocks() {
+        for (_, fd) in held { close(fd) }
+    }
+
     public func load(_ id: String) throws -> ContainerState {
         try StateStore.validate(id: id)
         guard let text = Files.readIfPresent(stateFile(id)) else {
@@ -219,6 +286,34 @@ public struct StateStore {
         do { try Files.removeTree(dir(id)) } catch let e as SysError {
             throw RuntimeError("cannot remove the state of container \(JSON.quoted(id)): \(e)")
         }
+    }
+
+    /// What a damaged state.json still tells: the leading `pid`, `startTime`, `cgroupPath` and
+    /// `cgroupCreated` members, each taken only if it parses completely.
+    static func salvage(_ text: String) -> (pid: Int32?, startTime: UInt64?, cgroupPath: String?, cgroupCreated: [String]?, systemdUnit: String?) {
+        func member(_ name: String) -> JSON? {
+            guard let r = text.firstRange(of: "\"\(name)\":") else { return nil }
+            let rest = text[r.upperBound...].prefix(16384)
+            // The value ends before the next top-level member; try the shortest prefix that parses.
+            var end = rest.startIndex
+            // A value cut by the end of the file is not taken ("pid":123 may have been 12345).
+            while end < rest.endIndex {
+                let c = rest[end]
+                if c == "," || c == "}", let v = try? JSONParser.parse(String(rest[..<end])) { return v }
+                end = rest.index(after: end)
+            }
+            return nil
+        }
+        var pid: Int32?, start: UInt64?, path: String?, created: [String]?
+        if case .number(let n)? = member("pid") { pid = Int32(n) }
+        if case .number(let n)? = member("startTime") { start = UInt64(n) }
+        if case .string(let p)? = member("cgroupPath") { path = p }
+        if case .array(let a)? = member("cgroupCreated") {
+            created = a.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+        }
+        var unit: String?
+        if case .string(let u)? = member("systemdUnit") { unit = u }
+        return (pid, start, path, created, unit)
     }
 
     public func ids() -> [String] {

@@ -10,12 +10,10 @@ enum Support {
         if let p = spec.process {
             try checkProcess(p, path: "process")
         }
-        for (i, m) in spec.mounts.enumerated() where !m.uidMappings.isEmpty || !m.gidMappings.isEmpty {
-            throw DecodeError.unsupported("mounts[\(i)].\(m.uidMappings.isEmpty ? "gidMappings" : "uidMappings")", "idmapped mounts")
-        }
+        try IdmappedMounts.validate(spec, plan: plan)
         guard let linux = spec.linux else { return }
         if linux.intelRdt != nil { throw DecodeError.unsupported("linux.intelRdt", "Intel RDT") }
-        if !linux.netDevices.isEmpty { throw DecodeError.unsupported("linux.netDevices", "moving network devices") }
+        try NetDevices.check(linux, plan: plan)
         if let l = linux.mountLabel, !l.isEmpty {
             throw DecodeError(path: "linux.mountLabel", "SELinux is not enabled on this host", hint: "remove the label")
         }

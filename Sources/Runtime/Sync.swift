@@ -29,6 +29,9 @@ enum SyncMessage: Equatable {
     /// child -> parent: the seccomp notify fd comes with this message (SCM_RIGHTS); the parent
     /// hands it to linux.seccomp.listenerPath, which the container cannot reach.
     case seccompFD
+    /// parent -> stage 1: the detached idmapped mount for mounts[N] comes with this message
+    /// (SCM_RIGHTS); the container's init attaches it.
+    case mountFD(Int32)
 
     var bytes: [UInt8] {
         switch self {
@@ -40,9 +43,10 @@ enum SyncMessage: Equatable {
         case .runHooks: return [6]
         case .hooksDone: return [7]
         case .ready: return [8]
-        case .error(let s): return [9] + Array(s.utf8.prefix(60000))
-        case .hookFailed(let s): return [10] + Array(s.utf8.prefix(60000))
+        case .error(let s): return [9] + Array(s.utf8.prefix(65536))
+        case .hookFailed(let s): return [10] + Array(s.utf8.prefix(65536))
         case .seccompFD: return [11]
+        case .mountFD(let i): return [12] + withUnsafeBytes(of: i.littleEndian) { Array($0) }
         }
     }
 
@@ -65,6 +69,11 @@ enum SyncMessage: Equatable {
         case 9: self = .error(String(decoding: payload, as: UTF8.self))
         case 10: self = .hookFailed(String(decoding: payload, as: UTF8.self))
         case 11: self = .seccompFD
+        case 12:
+            guard payload.count == 4 else { return nil }
+            var v: Int32 = 0
+            withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: payload) }
+            self = .mountFD(Int32(littleEndian: v))
         default: return nil
         }
     }
@@ -80,10 +89,26 @@ struct SyncChannel {
         return (SyncChannel(fd: fds[0]), SyncChannel(fd: fds[1]))
     }
 
+    /// Packets carry at most this many bytes: a bigger message (a state with 250 KB of
+    /// annotations) goes as `more` packets and a `last` one, since one packet may not exceed
+    /// the socket buffer (net.core.wmem_default, about 208 KiB) or the 64 KiB receive buffer.
+    static let packetLimit = 32768
+    static let more: UInt8 = 0x80, last: UInt8 = 0x81
+
     /// Sends a message. When the other side already failed and exited, its `.error` is still
     /// queued here: that error is thrown rather than a bare "Broken pipe".
     func send(_ m: SyncMessage) throws {
         let b = m.bytes
+        if b.count <= SyncChannel.packetLimit { return try sendPacket(b) }
+        var off = 0
+        while off < b.count {
+            let end = min(off + SyncChannel.packetLimit, b.count)
+            try sendPacket([end == b.count ? SyncChannel.last : SyncChannel.more] + b[off..<end])
+            off = end
+        }
+    }
+
+    private func sendPacket(_ b: [UInt8]) throws {
         var n = -1
         repeat { n = b.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } } while n < 0 && errno == EINTR
         guard n < 0 else { return }
@@ -105,8 +130,33 @@ struct SyncChannel {
     func receiveWithFD() throws -> (message: SyncMessage?, fd: Int32) {
         var buf = [UInt8](repeating: 0, count: 65536)
         var passed: Int32 = -1
-        let n = try sys("receive from the container process") { skiff_recv_fd(fd, &passed, &buf, buf.count) }
+        // A peer that exits with our last message unread leaves ECONNRESET pending, which the
+        // kernel reports before the messages it sent (its `.error`): that read consumes the
+        // pending error, and the next one returns them.
+        var resets = 0
+        var n = skiff_recv_fd(fd, &passed, &buf, buf.count)
+        while n < 0 && errno == ECONNRESET && resets < 2 {
+            resets += 1
+            n = skiff_recv_fd(fd, &passed, &buf, buf.count)
+        }
+        if n < 0 { throw SysError("receive from the container process") }
         if n == 0 { return (nil, -1) }
+        if buf[0] == SyncChannel.more || buf[0] == SyncChannel.last {
+            // A message in several packets: collect them up to the last one.
+            var whole: [UInt8] = []
+            while true {
+                whole += buf[1..<Int(n)]
+                if buf[0] == SyncChannel.last { break }
+                n = try sys("receive from the container process") { skiff_recv_fd(fd, &passed, &buf, buf.count) }
+                guard n > 0, buf[0] == SyncChannel.more || buf[0] == SyncChannel.last else {
+                    throw RuntimeError("the container process sent an incomplete message")
+                }
+            }
+            guard let m = SyncMessage(bytes: whole[...]) else {
+                throw RuntimeError("container setup sent a message skiff does not understand (type \(whole.first ?? 0))")
+            }
+            return (m, -1)
+        }
         guard let m = SyncMessage(bytes: buf[0..<Int(n)]) else {
             if passed >= 0 { Glibc.close(passed) }
             throw RuntimeError("container setup sent a message skiff does not understand (type \(buf[0]))")
@@ -117,7 +167,7 @@ struct SyncChannel {
     /// Sends a message with an fd.
     func send(_ m: SyncMessage, fd passed: Int32) throws {
         let b = m.bytes
-        if skiff_send_fd(fd, passed, b, b.count) != 0 { throw SysError("send an fd to the parent") }
+        if skiff_send_fd(fd, passed, b, b.count) != 0 { throw SysError("send an fd over the sync channel") }
     }
 
     /// Receives and requires a given message; an `.error` from the child becomes the thrown error.

@@ -80,6 +80,7 @@ public final class SeccompProgram {
         // Flags: each one is set as the libseccomp attribute that stands for it (which checks that
         // this kernel supports it); the program is loaded with the same seccomp(2) flags.
         var flags: UInt32 = 0
+        var waitKillableAt: Int? = nil
         for (i, name) in profile.flags.enumerated() {
             guard let flag = SeccompFlag(rawValue: name) else {
                 throw SeccompError("\(path).flags[\(i)]: unknown seccomp flag \"\(name)\" "
@@ -91,12 +92,14 @@ public final class SeccompProgram {
             case .log: attribute = SCMP_FLTATR_CTL_LOG
             case .specAllow: attribute = SCMP_FLTATR_CTL_SSB
             case .waitKillableRecv:
-                let raw = skiff_fltatr_ctl_waitkill()
-                if raw < 0 {
-                    throw SeccompError("\(path).flags[\(i)]: \(name) is not supported: libseccomp \(libseccompVersion) "
-                        + "has no SCMP_FLTATR_CTL_WAITKILL (it needs libseccomp 2.6.0 or later)")
+                // skiff loads the program itself (seccomp(2), below), so the flag needs no
+                // libseccomp support (2.5.4 has none), only a kernel that knows it (5.19).
+                guard SeccompSupport.kernelKnowsWaitKillableRecv else {
+                    throw SeccompError("\(path).flags[\(i)]: \(name) is not supported by this kernel (it needs Linux 5.19 or later)")
                 }
-                attribute = scmp_filter_attr(rawValue: UInt32(raw))
+                waitKillableAt = i
+                flags |= flag.value
+                continue
             }
             let rc = seccomp_attr_set(ctx, attribute, 1)
             if rc < 0 {
@@ -120,6 +123,10 @@ public final class SeccompProgram {
                 }
             }
             notify = true
+        }
+        if let i = waitKillableAt, !notify {
+            throw SeccompError("\(path).flags[\(i)]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV applies to SCMP_ACT_NOTIFY rules, "
+                + "and this profile has none (the kernel refuses the flag without a listener); remove the flag")
         }
         if notify {
             flags |= UInt32(SECCOMP_FILTER_FLAG_NEW_LISTENER)
@@ -625,8 +632,18 @@ public enum SeccompSupport {
         candidates.filter { resolveArch($0) != 0 }
     }
 
-    /// Flags a profile may use here (WAIT_KILLABLE_RECV needs libseccomp 2.6).
+    /// Flags a profile may use here (WAIT_KILLABLE_RECV: Linux 5.19 or later).
     public static var supportedFlags: [SeccompFlag] {
-        SeccompFlag.allCases.filter { $0 != .waitKillableRecv || skiff_fltatr_ctl_waitkill() >= 0 }
+        SeccompFlag.allCases.filter { $0 != .waitKillableRecv || kernelKnowsWaitKillableRecv }
+    }
+
+    /// Linux 5.19 added SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV.
+    static var kernelKnowsWaitKillableRecv: Bool {
+        var u = utsname()
+        guard uname(&u) == 0 else { return false }
+        let release = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard parts.count == 2 else { return false }
+        return parts[0] > 5 || (parts[0] == 5 && parts[1] >= 19)
     }
 }

@@ -129,6 +129,7 @@ public enum JSONParser {
         mutating func object(depth: Int) throws -> JSON {
             i += 1
             var members: [(String, JSON)] = []
+            var seen: Set<String>? = nil
             skipSpace()
             if i < buf.count && buf[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
             while true {
@@ -139,9 +140,18 @@ public enum JSONParser {
                 }
                 let keyStart = i
                 let key = try string()
-                for (k, _) in members where k == key {
+                // Duplicates: a linear scan for the usual small objects, a set past 16 members
+                // (an object of 100000 annotations must not take O(n^2)).
+                let duplicate: Bool
+                if members.count < 16 {
+                    duplicate = members.contains { $0.0 == key }
+                } else {
+                    if seen == nil { seen = Set(members.map { $0.0 }) }
+                    duplicate = !seen!.insert(key).inserted
+                }
+                if duplicate {
                     i = keyStart
-                    throw error("duplicate member \"\(key)\"")
+                    throw error("duplicate member \(JSON.quoted(JSON.preview(key)))")
                 }
                 skipSpace()
                 guard i < buf.count, buf[i] == UInt8(ascii: ":") else { throw error("expected ':' after member name \"\(key)\"") }
@@ -218,7 +228,7 @@ public enum JSONParser {
             // Fast path: no escapes.
             while i < buf.count, buf[i] != UInt8(ascii: "\""), buf[i] != UInt8(ascii: "\\"), buf[i] >= 0x20 { i += 1 }
             if i < buf.count, buf[i] == UInt8(ascii: "\"") {
-                let s = String(decoding: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self)
+                let s = try text(UnsafeBufferPointer(rebasing: buf[start..<i]), at: start)
                 i += 1
                 return s
             }
@@ -261,7 +271,16 @@ public enum JSONParser {
                     throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'")
                 }
             }
-            return String(decoding: out, as: UTF8.self)
+            return try out.withUnsafeBufferPointer { try text($0, at: start) }
+        }
+
+        /// The string of these bytes, refusing invalid UTF-8 rather than silently replacing it
+        /// with U+FFFD (a Latin-1 path would otherwise become another path).
+        func text(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) throws -> String {
+            if let s = String(validating: bytes, as: UTF8.self) { return s }
+            var p = self
+            p.i = start
+            throw p.error("invalid UTF-8 in a string (JSON text must be UTF-8; write other characters as \\uXXXX escapes)")
         }
     }
 }
@@ -357,9 +376,16 @@ extension JSON {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// At most `limit` characters of `s`, then "...": for quoting a value in a message, so that
+    /// a 10 MB value does not become a 10 MB error.
+    public static func preview(_ s: String, limit: Int = 60) -> String {
+        s.utf8.count <= limit ? s : String(s.prefix(limit)) + "..."
+    }
+
+    /// `s` as a JSON string for a message: values longer than 200 characters are cut (`preview`).
     public static func quoted(_ s: String) -> String {
         var out = ""
-        quote(s, into: &out)
+        quote(preview(s, limit: 200), into: &out)
         return out
     }
 

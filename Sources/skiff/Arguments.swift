@@ -23,6 +23,9 @@ struct ParsedArgs {
     var all: [String: [String]] = [:]
     var bools: Set<String> = []
     var positional: [String] = []
+    /// Where the first positional argument was in the parsed slice (the command name, for the
+    /// global parse: `--root state state ID` must not be split at the first "state").
+    var firstPositionalIndex: Int? = nil
 
     func value(_ name: String) -> String? { values[name] }
     func bool(_ name: String) -> Bool { bools.contains(name) }
@@ -43,6 +46,7 @@ enum ArgParser {
             let a = args[i]
             i += 1
             if flagsDone || !a.hasPrefix("-") || a == "-" {
+                if out.positional.isEmpty { out.firstPositionalIndex = i - 1 }
                 out.positional.append(a)
                 if stopAtPositional { flagsDone = true }
                 continue
@@ -55,13 +59,17 @@ enum ArgParser {
                 name = String(name[..<eq])
             }
             guard let flag = flags.first(where: { $0.names.contains(name) }) else {
-                throw UsageError("unknown flag \(a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a) for `skiff \(command)` (see `skiff \(command) --help`)")
+                let shown = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
+                throw UsageError(command.isEmpty ? "unknown global flag \(shown) (see `skiff --help`)"
+                                 : "unknown flag \(shown) for `skiff \(command)` (see `skiff \(command) --help`)")
             }
             let key = flag.names[0]
             if flag.takesValue {
                 let v: String
                 if let inline { v = inline } else {
-                    guard i < args.endIndex else { throw UsageError("flag \(a) of `skiff \(command)` needs a value") }
+                    guard i < args.endIndex else {
+                        throw UsageError(command.isEmpty ? "flag \(a) needs a value" : "flag \(a) of `skiff \(command)` needs a value")
+                    }
                     v = args[i]
                     i += 1
                 }
@@ -71,11 +79,19 @@ enum ArgParser {
                 switch inline {
                 case nil, "true", "1": out.bools.insert(key)
                 case "false", "0": out.bools.remove(key)
-                default: throw UsageError("flag --\(name) of `skiff \(command)` takes true or false, not \"\(inline!)\"")
+                default: throw UsageError("flag --\(name)\(command.isEmpty ? "" : " of `skiff \(command)`") takes true or false, not \"\(inline!)\"")
                 }
             }
         }
         return out
+    }
+
+    /// A flag naming a file (`--pid-file`, `--console-socket`): given empty, it would name the
+    /// current directory.
+    static func file(_ p: ParsedArgs, _ name: String) throws -> String? {
+        guard let v = p.value(name) else { return nil }
+        guard !v.isEmpty else { throw UsageError("--\(name) needs a file name, not an empty string") }
+        return v
     }
 
     /// `--preserve-fds N`.

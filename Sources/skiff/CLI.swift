@@ -17,6 +17,8 @@ struct Command {
 struct Globals {
     var root = "/run/skiff"
     var systemdCgroup = false
+    /// `--rootless`: true, false, or auto (the default: rootless when euid != 0).
+    var rootless = geteuid() != 0
     var store: StateStore { StateStore(root: root) }
 }
 
@@ -25,12 +27,12 @@ enum CLI {
     static let specVersion = "1.3.0"
 
     static let globalFlags: [Flag] = [
-        .value("root", help: "state directory (default: /run/skiff)"),
+        .value("root", help: "state directory (default: /run/skiff; $XDG_RUNTIME_DIR/skiff when not root)"),
         .value("log", help: "write errors and warnings to this file (default: stderr)"),
         .value("log-format", help: "text or json"),
         .bool("debug", help: "debug messages and a timing trace of each phase"),
-        .bool("systemd-cgroup", help: "use the systemd cgroup driver (not supported yet)"),
-        .value("rootless", help: "true, false or auto (accepted for compatibility)"),
+        .bool("systemd-cgroup", help: "use the systemd cgroup driver (a transient scope per container)"),
+        .value("rootless", help: "true, false or auto (default): rootless cgroup handling (auto: when not root)"),
         .value("criu", help: "accepted for compatibility; checkpointing is not supported"),
         .bool("version", "v", help: "print the version"),
         .bool("help", "h", help: "show help"),
@@ -52,6 +54,11 @@ enum CLI {
         var globals = Globals()
         do {
             let g = try ArgParser.parse(argv[...], flags: globalFlags, command: "", stopAtPositional: true)
+            // Commands whose processes enter a container run from a read-only view of the
+            // binary (CVE-2019-5736); this re-executes skiff once, before anything is opened.
+            if let name = g.positional.first, ["create", "run", "exec"].contains(name), !g.bool("help") {
+                Hardening.runFromReadOnlyView()
+            }
             if let f = g.value("log-format") {
                 switch f {
                 case "text": Log.format = .text
@@ -63,20 +70,24 @@ enum CLI {
                 do { try Log.open(path: path) } catch { throw UsageError("--log: cannot open \(path): \(error)") }
             }
             Log.debugEnabled = g.bool("debug")
+            var rootError: Error? = nil
             if let r = g.value("root") {
                 guard !r.isEmpty else { throw UsageError("--root needs a directory") }
                 globals.root = Files.absolute(r)
+            } else if geteuid() != 0 {
+                do { globals.root = try Rootless.defaultRoot() } catch { rootError = error }
             }
             globals.systemdCgroup = g.bool("systemd-cgroup")
-            if let r = g.value("rootless"), !["true", "false", "auto"].contains(r) {
-                throw UsageError("--rootless takes true, false or auto, not \"\(r)\"")
+            if let r = g.value("rootless") {
+                guard ["true", "false", "auto"].contains(r) else { throw UsageError("--rootless takes true, false or auto, not \"\(r)\"") }
+                if r != "auto" { globals.rootless = r == "true" }
             }
             if g.bool("version") { printVersion(); return 0 }
             guard let name = g.positional.first else {
                 if g.bool("help") { printHelp(); return 0 }
                 throw UsageError("no command given (see `skiff --help`)")
             }
-            let rest = argv[(argv.firstIndex(of: name)! + 1)...]
+            let rest = argv[(g.firstPositionalIndex! + 1)...]
             if name == "help" {
                 if let c = rest.first.flatMap({ n in commands.first { $0.name == n } }) { printHelp(c) } else { printHelp() }
                 return 0
@@ -87,11 +98,9 @@ enum CLI {
                 }
                 throw UsageError("unknown command \"\(name)\" (see `skiff --help` for the list)")
             }
-            if globals.systemdCgroup && ["create", "run"].contains(name) {
-                throw RuntimeError("--systemd-cgroup: the systemd cgroup driver is not supported by skiff yet; drop the flag to use cgroupfs")
-            }
             let p = try ArgParser.parse(rest, flags: cmd.flags + [.bool("help", "h", help: "show help")], command: name)
             if p.bool("help") { printHelp(cmd); return 0 }
+            if let rootError, !["spec", "features"].contains(name) { throw rootError }
             SeccompFilters.cacheDir = globals.root
             return try cmd.run(p, globals)
         } catch {

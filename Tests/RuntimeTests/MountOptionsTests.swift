@@ -32,10 +32,11 @@ import Testing
         #expect(o.tmpcopyup)
     }
 
-    @Test func idmapIsRefusedWithItsPath() {
-        #expect(throws: DecodeError.unsupported("mounts[3].options[1]", "the \"idmap\" mount option (idmapped mounts)")) {
-            try MountOptions(["rbind", "idmap"], path: "mounts[3].options")
-        }
+    @Test func idmapAndRidmap() throws {
+        let a = try MountOptions(["rbind", "idmap"], path: "m")
+        #expect(a.idmap && !a.recursiveIdmap && a.recursiveBind && a.data.isEmpty)
+        let b = try MountOptions(["bind", "ridmap"], path: "m")
+        #expect(b.idmap && b.recursiveIdmap && b.data.isEmpty)
     }
 
     @Test func emptyOptionIsAnError() {

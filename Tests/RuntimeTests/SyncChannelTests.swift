@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import LinuxSys
 @testable import Runtime
@@ -5,7 +6,7 @@ import Testing
 
 @Suite struct SyncChannelTests {
     @Test func messagesRoundTrip() throws {
-        for m: SyncMessage in [.go, .needMappings, .initPid(4242), .pidKnown("{\"a\":1}"), .error("x: y"), .hookFailed("h"), .ready] {
+        for m: SyncMessage in [.go, .needMappings, .initPid(4242), .mountFD(7), .mountFD(-1), .pidKnown("{\"a\":1}"), .error("x: y"), .hookFailed("h"), .ready] {
             #expect(SyncMessage(bytes: ArraySlice(m.bytes)) == m)
         }
     }
@@ -30,5 +31,17 @@ import Testing
         defer { parent.close() }
         child.close()
         #expect(throws: SysError.self) { try parent.send(.go) }
+    }
+
+    /// A state with 300 KB of annotations (fuzz/BUGS.md #6): once "Message too long", now sent
+    /// in packets and received whole.
+    @Test func aMessageLargerThanTheSocketBufferArrivesWhole() throws {
+        let (parent, child) = try SyncChannel.pair()
+        defer { parent.close(); child.close() }
+        let big = "{\"annotations\":{\"a\":\"" + String(repeating: "x", count: 300_000) + "\"}}"
+        let sender = Thread { try? parent.send(.pidKnown(big)); try? parent.send(.ready) }
+        sender.start()
+        #expect(try child.receive() == .pidKnown(big))
+        #expect(try child.receive() == .ready)
     }
 }

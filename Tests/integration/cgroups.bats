@@ -255,7 +255,7 @@ device_rules() {
 	sleep 1.1
 	rt kill "$CT" KILL
 	for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	! kill -0 "$pid" 2>/dev/null
+	! kill -0 "$pid" 2>/dev/null || false
 	n="$(grep -c '"type":"stats"' "$TEST_TMP/events")"
 	echo "$n stats lines"
 	[ "$n" -ge 4 ]

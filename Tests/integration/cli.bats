@@ -106,7 +106,7 @@ teardown_file() { skiff_teardown_file; }
 	jsonschema.validate(json.load(open(sys.argv[2])), schema, resolver=resolver)
 	print("valid")
 	PY
-	jq -e '.linux.seccomp.enabled == true and .linux.apparmor.enabled == false and .linux.mountExtensions.idmap.enabled == false
-	       and .linux.cgroup.systemd == false and (.mountOptions | index("idmap") == null) and (.mountOptions | index("rro") != null)
+	jq -e '.linux.seccomp.enabled == true and .linux.apparmor.enabled == false and .linux.mountExtensions.idmap.enabled == true
+	       and .linux.cgroup.systemd == true and (.mountOptions | index("idmap") != null) and (.mountOptions | index("ridmap") != null) and (.mountOptions | index("rro") != null)
 	       and (.linux.namespaces | length == 8) and (.linux.capabilities | index("CAP_SYS_ADMIN") != null)' "$TEST_TMP/features.json"
 }

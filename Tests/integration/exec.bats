@@ -157,7 +157,7 @@ running() {
 	kill -USR1 "$run_pid"
 	wait "$run_pid" || st=$?
 	[ "${st:-0}" -eq 9 ]
-	! ps -eo ppid=,stat= | awk -v p="$run_pid" '$1 == p && $2 ~ /Z/' | grep -q .
+	! ps -eo ppid=,stat= | awk -v p="$run_pid" '$1 == p && $2 ~ /Z/' | grep -q . || false
 }
 
 @test "ps: --format json lists the container's pids, the table filters ps -ef" {

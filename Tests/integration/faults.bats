@@ -7,8 +7,8 @@
 # Tests of what skiff does not do yet hold the wanted behaviour and are skipped for skiff unless
 # SKIFF_TEST_KNOWN_BUGS=1 (bug numbers: fuzz/BUGS.md).
 #
-# Not tested: a missing newuidmap/newgidmap. skiff runs as root and writes uid_map/gid_map
-# itself; it never calls them (the last test shows a user namespace works with an empty PATH).
+# A missing newuidmap/newgidmap is tested in rootless.bats (only an unprivileged skiff calls
+# them); as root skiff writes uid_map/gid_map itself (the last test: an empty PATH works).
 
 load helpers
 
@@ -144,7 +144,6 @@ tmpfs_at() {
 	not_run
 	# skiff 0.1.0: "the container process exited during setup (killed by SIGKILL)" -- true but
 	# it does not say why; runc names the limit and the usage.
-	known_bug 12 "the message does not name the memory limit"
 	expect_msg 'linux\.resources\.memory\.limit|memory limit'
 }
 
@@ -256,7 +255,6 @@ hang_hook() {
 	wait_file "$TEST_TMP/child.pid"
 	child="$(cat "$TEST_TMP/child.pid")"
 	on_teardown "kill -KILL $child 2>/dev/null"
-	known_bug 14 "only the hook's pid is killed at the timeout; its children go on"
 	for i in $(seq 20); do pid_gone "$child" && break; sleep 0.1; done
 	pid_gone "$child"
 }
@@ -264,7 +262,6 @@ hang_hook() {
 @test "fault: the hook timeout holds when the hook never reads a large state on stdin" {
 	# The state (with annotations) is larger than a pipe buffer: the runtime must not block
 	# writing it before it starts counting the timeout.
-	known_bug 13 "create blocks writing the state to the hook's stdin; the timeout never fires"
 	head -c 200000 /dev/zero | tr '\0' a >"$TEST_TMP/big"
 	p="$(hook noread.sh "exec sleep 30")"  # keeps stdin open, never reads it
 	cfg --rawfile big "$TEST_TMP/big" --arg p "$p" '.annotations = {"big": $big} | .hooks.createRuntime = [{"path": $p, "timeout": 1}]'
@@ -295,7 +292,6 @@ hang_hook() {
 	run --separate-stderr rt delete --force "$CT"
 	echo "delete --force: $status: $stderr"
 	[ "$status" -eq 0 ]
-	known_bug 15 "the cgroups of a container killed before state.json was written are left"
 	[ -z "$(leaked_cgroups)" ]
 	[ -z "$(leaked_state)" ]
 }
@@ -317,7 +313,6 @@ hang_hook() {
 	echo "delete --force: $status: $stderr"
 	[ "$status" -eq 0 ]
 	on_teardown "kill -KILL $pid 2>/dev/null"
-	known_bug 16 "delete --force on a damaged state removes the dir but leaves the container's process and cgroups"
 	for i in $(seq 20); do pid_gone "$pid" && break; sleep 0.1; done
 	pid_gone "$pid"
 	[ -z "$(leaked_cgroups)" ]

@@ -111,7 +111,7 @@ RUNC_POSTSTART="runc 1.1.5 runs poststart hooks at the end of create, before sta
 	grep -q '^poststart ' "$LOG"
 	rt kill "$CT" KILL
 	wait_status "$CT" stopped
-	! grep -q '^poststop ' "$LOG"
+	! grep -q '^poststop ' "$LOG" || false
 	run rt delete "$CT"
 	[ "$status" -eq 0 ]
 	cat "$LOG"
@@ -207,8 +207,8 @@ EOF
 []" ]
 	grep -qx 'FOO=bar' "$HOOKLOG_DIR/env.out"
 	grep -qx 'HOOK_VAR=with space' "$HOOKLOG_DIR/env.out"
-	! grep -q SKIFF_CALLER_ONLY "$HOOKLOG_DIR/env.out"
-	! grep -q '^BATS_' "$HOOKLOG_DIR/env.out"
+	! grep -q SKIFF_CALLER_ONLY "$HOOKLOG_DIR/env.out" || false
+	! grep -q '^BATS_' "$HOOKLOG_DIR/env.out" || false
 }
 
 @test "hooks: startContainer runs inside the container, before the program" {
@@ -280,7 +280,7 @@ check_failing_create_hook() {
 	echo "state after failed create: $status $output"
 	[ "$status" -ne 0 ]
 	cat "$LOG"
-	! grep -q '^after-fail ' "$LOG"
+	! grep -q '^after-fail ' "$LOG" || false
 }
 
 @test "hooks: a failing prestart hook makes create fail and leaves nothing" {
@@ -329,7 +329,7 @@ check_failing_create_hook() {
 	run --separate-stderr rt start "$CT"
 	assert_failed
 	# poststart (step 9) is not reached
-	! grep -q '^poststart ' "$LOG"
+	! grep -q '^poststart ' "$LOG" || false
 }
 
 @test "hooks: a failing poststart hook makes start fail and stops the container (spec v1.3.0)" {

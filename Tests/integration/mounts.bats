@@ -285,7 +285,7 @@ skiff-host" ]
 	cat "$CT_OUT"
 	# Never on the host...
 	[ ! -e /host-escape ]
-	! awk '$5 == "/host-escape"' /proc/self/mountinfo | grep -q .
+	! awk '$5 == "/host-escape"' /proc/self/mountinfo | grep -q . || false
 	# ...but inside the rootfs: the link resolved within it.
 	[ "$(ct_status "$CT")" = running ]
 	[ "$(sed -n 1p "$CT_OUT")" = tmpfs ]

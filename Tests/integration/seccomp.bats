@@ -74,27 +74,45 @@ DOCKER_PROFILE="$BATS_TEST_DIRNAME/../SeccompTests/fixtures/docker-default.json"
 	expect_msg 'linux.seccomp.architectures\[0\]'
 }
 
-@test "seccomp: SCMP_ACT_NOTIFY sends the listener fd and the state to listenerPath" {
+@test "seccomp: SCMP_ACT_NOTIFY: the agent at listenerPath gets the fd and the state, and its answer is what the container sees" {
 	[ "$RUNTIME_NAME" = skiff ] || skip "runc 1.1.5 seccomp agent protocol differs"
 	sock="$TEST_TMP/agent.sock"
+	# A real agent: receives the listener fd and the state, then answers every notification
+	# (SECCOMP_IOCTL_NOTIF_RECV / _SEND) with errno 42 (ENOMSG) until the container is gone.
 	python3 - "$sock" "$TEST_TMP/agent.out" <<-'PY' &
-	import json, socket, sys
+	import fcntl, json, select, socket, struct, sys
 	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)
 	open(sys.argv[2] + ".ready", "w").close()
 	c, _ = s.accept()
 	msg, fds, _, _ = socket.recv_fds(c, 65536, 1)
 	st = json.loads(msg)
-	open(sys.argv[2], "w").write(json.dumps({"fds": st.get("fds"), "metadata": st.get("metadata"),
-	    "status": st.get("state", {}).get("status"), "nfds": len(fds)}))
+	out = {"fds": st.get("fds"), "metadata": st.get("metadata"), "status": st.get("state", {}).get("status"),
+	       "nfds": len(fds), "answered": []}
+	NOTIF_RECV, NOTIF_SEND = 0xC0502100, 0xC0182101  # _IOWR('!', 0/1, struct seccomp_notif/_resp)
+	while fds and select.select([fds[0]], [], [], 10)[0]:
+	    req = bytearray(80)
+	    try:
+	        fcntl.ioctl(fds[0], NOTIF_RECV, req, True)
+	    except OSError:
+	        break  # ENOENT: no process uses the filter any more
+	    nid, pid, _, nr = struct.unpack_from("=QIIi", req)
+	    fcntl.ioctl(fds[0], NOTIF_SEND, bytearray(struct.pack("=QqiI", nid, 0, -42, 0)), True)
+	    out["answered"].append(nr)
+	open(sys.argv[2], "w").write(json.dumps(out))
 	PY
 	wait_file "$TEST_TMP/agent.out.ready"
 	cfg --arg s "$sock" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": $s, "listenerMetadata": "meta-1",
-	     "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]}'
-	set_cmd 'exit 0'
+	     "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}'
+	set_cmd 'mkdir /made-here; echo "rc=$?"; [ -d /made-here ] && echo EXISTS; true'
 	run --separate-stderr rt run --bundle "$BUNDLE" "$CT"
 	echo "$output $stderr"
 	[ "$status" -eq 0 ]
-	wait_file "$TEST_TMP/agent.out"
+	wait_file "$TEST_TMP/agent.out" 15
 	cat "$TEST_TMP/agent.out"
-	jq -e '.fds == ["seccompFd"] and .metadata == "meta-1" and .nfds == 1' "$TEST_TMP/agent.out"
+	jq -e '.fds == ["seccompFd"] and .metadata == "meta-1" and .nfds == 1 and (.answered | length) >= 1' "$TEST_TMP/agent.out"
+	# the agent's errno, not the kernel's: mkdir did not happen
+	grep -q 'rc=1' <<<"$output"
+	grep -q 'No message of desired type' <<<"$stderr"
+	! grep -q EXISTS <<<"$output" || false
+	[ ! -d "$BUNDLE/rootfs/made-here" ]
 }

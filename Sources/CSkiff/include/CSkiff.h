@@ -55,9 +55,11 @@ pid_t skiff_fork(void);
 // fork whose child is a child of the caller's parent (CLONE_PARENT): the container's init and
 // exec'd processes are children of the skiff process that waits for them.
 pid_t skiff_fork_sibling(void);
-// fork straight into the cgroup v2 directory `cgroup_fd` (clone3 CLONE_INTO_CGROUP, Linux 5.7):
-// no write to cgroup.procs, which takes the kernel's global cgroup_threadgroup_rwsem for
-// writing and waits an RCU grace period (7 to 17 ms here). -1 and errno if clone3 refuses.
+// fork whose child starts in a new user namespace (clone CLONE_NEWUSER): the holder of an
+// idmapped mount's mapping while the parent writes its maps.
+pid_t skiff_fork_userns(void);
+/* clone3 with CLONE_INTO_CGROUP: fork straight into the cgroup v2 directory cgroup_fd
+ * (-1 with errno ENOSYS, E2BIG, EINVAL... where the kernel cannot). */
 pid_t skiff_fork_into_cgroup(int cgroup_fd);
 
 // Wait status macros.
@@ -72,6 +74,13 @@ int skiff_recv_fd(int sock, int *fd_out, void *data, size_t len);
 
 // statfs(2) f_type of a path (the filesystem's magic number), or -1.
 long skiff_fs_magic(const char *path);
+// fstatfs(2) f_type of an open file (O_PATH fds too), or -1.
+long skiff_fd_fs_magic(int fd);
+
+// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file `fd` refers to. Returns only on error.
+int skiff_execveat_fd(int fd, char *const argv[], char *const envp[]);
+// The environment of the process (glibc's `environ`).
+char **skiff_environ(void);
 
 // Device numbers.
 uint64_t skiff_makedev(uint32_t major, uint32_t minor);
@@ -104,6 +113,13 @@ int skiff_personality(unsigned long persona);
 int skiff_set_mempolicy(int mode, const unsigned long *nodemask, unsigned long maxnode);
 int skiff_set_affinity(const int *cpus, int count);
 
+// Moves host interface `name` into the network namespace `nsfd`, renamed to `newname` (NULL or
+// "" keeps the name; "%d" is a template), brings it up there and gives it back its permanent
+// global addresses. 0, or -errno with `step`: 1 lookup, 2 addresses, 3 move, 4 enter the
+// namespace, 5 up, 6 addresses. `final_name` receives the name in the container.
+int skiff_netdev_move(const char *name, int nsfd, const char *newname, int *step, char *final_name, size_t final_len);
+int skiff_if_exists(const char *name);
+
 // Constants that are macros or enum values Swift does not import reliably.
 extern const unsigned long SKIFF_MS_RDONLY, SKIFF_MS_NOSUID, SKIFF_MS_NODEV, SKIFF_MS_NOEXEC,
     SKIFF_MS_SYNCHRONOUS, SKIFF_MS_REMOUNT, SKIFF_MS_MANDLOCK, SKIFF_MS_DIRSYNC, SKIFF_MS_NOATIME,
@@ -116,7 +132,9 @@ extern const uint64_t SKIFF_MOUNT_ATTR_RDONLY, SKIFF_MOUNT_ATTR_NOSUID, SKIFF_MO
     SKIFF_MOUNT_ATTR_NOEXEC, SKIFF_MOUNT_ATTR__ATIME, SKIFF_MOUNT_ATTR_RELATIME,
     SKIFF_MOUNT_ATTR_NOATIME, SKIFF_MOUNT_ATTR_STRICTATIME, SKIFF_MOUNT_ATTR_NODIRATIME,
     SKIFF_MOUNT_ATTR_NOSYMFOLLOW;
-extern const unsigned int SKIFF_AT_RECURSIVE;
+extern const unsigned int SKIFF_AT_RECURSIVE, SKIFF_OPEN_TREE_CLONE, SKIFF_MOVE_MOUNT_F_EMPTY_PATH,
+    SKIFF_MOVE_MOUNT_T_EMPTY_PATH;
+extern const uint64_t SKIFF_MOUNT_ATTR_IDMAP;
 extern const uint64_t SKIFF_RESOLVE_IN_ROOT, SKIFF_RESOLVE_NO_MAGICLINKS, SKIFF_RESOLVE_NO_SYMLINKS,
     SKIFF_RESOLVE_BENEATH, SKIFF_RESOLVE_NO_XDEV;
 extern const unsigned long SKIFF_TIOCSCTTY, SKIFF_TIOCGWINSZ, SKIFF_TIOCSWINSZ, SKIFF_TIOCGPTPEER;

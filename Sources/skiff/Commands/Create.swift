@@ -14,7 +14,9 @@ enum CreateCommand {
 
     static let command = Command(name: "create", usage: "[options] <container-id>",
                                  summary: "create a container; its program runs at `start`", flags: flags) { p, g in
-        let options = try createOptions(p, command: "create")
+        var options = try createOptions(p, command: "create")
+        options.rootless = g.rootless
+        options.systemdCgroup = g.systemdCgroup
         _ = try Lifecycle.create(options, store: g.store)
         return 0
     }
@@ -22,8 +24,8 @@ enum CreateCommand {
     static func createOptions(_ p: ParsedArgs, command: String) throws -> CreateOptions {
         let id = try ArgParser.id(p, command: command)
         var o = CreateOptions(id: id, bundle: p.value("bundle") ?? ".")
-        o.pidFile = p.value("pid-file")
-        o.consoleSocket = p.value("console-socket")
+        o.pidFile = try ArgParser.file(p, "pid-file")
+        o.consoleSocket = try ArgParser.file(p, "console-socket")
         o.noPivot = p.bool("no-pivot")
         o.noNewKeyring = p.bool("no-new-keyring")
         o.preserveFds = try ArgParser.preserveFds(p)

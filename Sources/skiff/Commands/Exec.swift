@@ -84,9 +84,9 @@ enum ExecCommand {
         if let a = p.value("apparmor"), !a.isEmpty { process.apparmorProfile = a }
         if let l = p.value("process-label"), !l.isEmpty { process.selinuxLabel = l }
         var o = ExecOptions(id: id, process: process)
-        o.consoleSocket = p.value("console-socket")
+        o.consoleSocket = try ArgParser.file(p, "console-socket")
         o.detach = p.bool("detach")
-        o.pidFile = p.value("pid-file")
+        o.pidFile = try ArgParser.file(p, "pid-file")
         o.subCgroup = p.value("cgroup")
         o.ignorePaused = p.bool("ignore-paused")
         o.noSubreaper = p.bool("no-subreaper")

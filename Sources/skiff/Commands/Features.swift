@@ -37,7 +37,7 @@ enum FeaturesCommand {
             ("linux", .obj([
                 ("namespaces", strings(NamespaceType.allCases.map(\.rawValue))),
                 ("capabilities", strings(caps)),
-                ("cgroup", .obj([("v1", .bool(true)), ("v2", .bool(true)), ("systemd", .bool(false)),
+                ("cgroup", .obj([("v1", .bool(true)), ("v2", .bool(true)), ("systemd", .bool(true)),
                                  ("systemdUser", .bool(false)), ("rdma", .bool(true))])),
                 ("seccomp", .obj([
                     ("enabled", .bool(true)),
@@ -50,8 +50,8 @@ enum FeaturesCommand {
                 ("apparmor", .obj([("enabled", .bool(false))])),
                 ("selinux", .obj([("enabled", .bool(false))])),
                 ("intelRdt", .obj([("enabled", .bool(false))])),
-                ("mountExtensions", .obj([("idmap", .obj([("enabled", .bool(false))]))])),
-                ("netDevices", .obj([("enabled", .bool(false))])),
+                ("mountExtensions", .obj([("idmap", .obj([("enabled", .bool(true))]))])),
+                ("netDevices", .obj([("enabled", .bool(true))])),
             ])),
             ("annotations", .obj([("org.opencontainers.runtime-spec.features", .string("skiff"))])),
         ])

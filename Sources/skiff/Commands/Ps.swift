@@ -16,7 +16,7 @@ enum PsCommand {
         guard format == "table" || format == "json" else { throw UsageError("--format must be table or json, not \"\(format)\"") }
         let state = try g.store.load(id)
         if state.status == .stopped && format == "table" { throw RuntimeError("container \(JSON.quoted(id)): container not running") }
-        let pids = state.cgroup.pids()
+        let pids = state.processes()
         if format == "json" {
             print(JSON.array(pids.map { .int($0) }).serialized())
             return 0

@@ -11,6 +11,8 @@ enum RunCommand {
         .bool("no-subreaper", help: "do not reap orphaned processes of the container"),
     ]) { p, g in
         var options = try CreateCommand.createOptions(p, command: "run")
+        options.rootless = g.rootless
+        options.systemdCgroup = g.systemdCgroup
         let detach = p.bool("detach")
         // A foreground run with a terminal and no console socket: skiff relays the terminal.
         options.relayTerminal = !detach
