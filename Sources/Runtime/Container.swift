@@ -12,7 +12,7 @@ public enum Container {
     }
 
     static func startLocked(_ id: String, store: StateStore) throws {
-        var state = try store.load(id)
+        var state = try store.loadWithSpec(id)
         switch state.status {
         case .created: break
         case .stopped: throw RuntimeError("cannot start container \(JSON.quoted(id)): it has stopped (delete it and create it again)")
@@ -137,7 +137,7 @@ public enum Container {
 
     static func deleteLocked(_ id: String, force: Bool, store: StateStore) throws {
         let state: ContainerState
-        do { state = try store.load(id) } catch let e as RuntimeError {
+        do { state = try store.loadWithSpec(id) } catch let e as RuntimeError {
             if force && store.exists(id) {
                 // Damaged state: kill and remove what can still be read from it.
                 try deleteDamaged(id, store: store)

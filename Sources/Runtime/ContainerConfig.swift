@@ -118,7 +118,7 @@ struct ContainerConfig {
             config.rawProcess = doc["process"]
             config.rawSeccomp = doc["linux"]?["seccomp"]
             if let profile = spec.linux?.seccomp {
-                config.seccomp = try SeccompFilters.compile(profile, path: "linux.seccomp")
+                config.seccomp = try SeccompFilters.compile(profile, path: "linux.seccomp", raw: config.rawSeccomp)
             }
             return config
         } catch let e as DecodeError {

@@ -1,4 +1,5 @@
 import CSkiff
+import Cgroups
 import Glibc
 import LinuxSys
 import OCISpec
@@ -10,9 +11,10 @@ enum Init {
     /// (the parent writes its maps), then unshares the rest and forks the init process, which is
     /// pid 1 of a new pid namespace and the first process of a new time namespace.
     static func stage1(config: ContainerConfig, channel: SyncChannel, joins: [(type: NamespaceType, fd: Int32, index: Int)], listenFD: Int32, consoleFD: Int32,
-                       mountFDs: [Int: Int32]) -> Never {
+                       mountFDs: [Int: Int32], cgroup: Joiner) -> Never {
         StateStore.closeHeldLocks() // the init must not keep the container locked after create
         var mountFDs = mountFDs
+        var cgroup = cgroup
         do {
             // An unprivileged parent writes the new user namespace's maps through /proc/PID (itself
             // or via newuidmap), which needs this process dumpable: a non-dumpable process's /proc
@@ -20,6 +22,9 @@ enum Init {
             if geteuid() == 0 || !config.plan.isNew(.user) { Hardening.hideFromContainer() }
             Fault.point("init.stage1")
             try channel.expect(.go, during: "setup")
+            if let e = cgroup.joinSelf() { throw RuntimeError("linux.cgroupsPath: \(e)") }
+            cgroup.close()
+            Log.phase("container: cgroup joined")
             try NamespacePlan.join(joins)
             let plan = config.plan
             if joins.contains(where: { $0.type == .user }) { try NamespacePlan.becomeRoot(what: "linux.namespaces") }
@@ -47,6 +52,7 @@ enum Init {
                     throw RuntimeError("linux.namespaces: cannot create the \(names) namespaces: \(SysError.text(errno))")
                 }
             }
+            Log.phase("container: namespaces created")
             if plan.isNew(.time), let offsets = config.spec.linux?.timeOffsets, !offsets.isEmpty {
                 let text = offsets.map { "\($0.clock) \($0.secs) \($0.nanosecs)\n" }.joined()
                 // In a new user namespace the file belongs to its root only while dumpable.
@@ -77,6 +83,7 @@ enum Init {
             // A joined mount namespace is used as it is: setns already made its root ours.
             let ownMounts = !config.plan.join.contains { $0.type == .mount }
             var rootfs = Rootfs(config: config)
+            Log.phase("container: mounts")
             rootfs.mountFDs = mountFDs
             if ownMounts { try rootfs.prepare() }
             var slave: Int32 = -1
@@ -99,6 +106,7 @@ enum Init {
                 try? channel.send(.hookFailed(e.description))
                 _exit(1)
             }
+            Log.phase("container: pivot_root, sysctl, masked and read-only paths, rlimits")
             Fault.point("init.mounted")
             if ownMounts { try rootfs.pivot(noPivot: config.options.noPivot) }
             Fault.point("init.pivoted")
@@ -121,6 +129,7 @@ enum Init {
             if let program = config.seccomp, program.needsNotify {
                 try SeccompFilters.loadEarly(program, channel: channel)
             }
+            Log.phase("container: ready, waiting for start")
             Fault.point("init.ready")
             try channel.send(.ready)
             channel.close()

@@ -93,6 +93,8 @@ enum ProcessSetup {
     /// throwing why it could not exec.
     static func execProcess(_ p: OCISpec.Process, program: String, inUserNS: Bool, preserveFds: Int, keepFD: Int32,
                             seccomp: SeccompFilters.Loaded? = nil) throws -> Never {
+        // Logged before any filter is loaded: the profile may not allow write(2).
+        Log.phase("container: seccomp\(seccomp == nil ? " (none)" : ""), user and capabilities, exec")
         // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: before the capabilities
         // go. With it, as late as possible, so that few syscalls run under the filter.
         if let seccomp, !p.noNewPrivileges { try seccomp.load() }

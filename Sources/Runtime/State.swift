@@ -76,8 +76,15 @@ public struct ContainerState {
             ("bundle", .string(bundle)), ("rootfs", .string(rootfs)),
             ("created", .string(created)), ("owner", .string(owner)), ("phase", .string(phase.rawValue)),
             ("annotations", .object(annotations.map { ($0.0, .string($0.1)) })),
-            ("hooks", hooks), ("process", process), ("seccomp", seccomp), ("terminal", .bool(useTerminal)),
+            ("terminal", .bool(useTerminal)),
         ])
+    }
+
+    /// The parts of the config that only start, delete and exec need, kept out of state.json
+    /// (see StateStore.specFile): with docker's seccomp profile they were 90 % of its 7 KB, and
+    /// parsing them was most of what `state`, `kill` and `list` did.
+    var specJSON: JSON {
+        .obj([("hooks", hooks), ("process", process), ("seccomp", seccomp)])
     }
 
     init(from node: Node) throws {
@@ -150,6 +157,8 @@ public struct StateStore {
 
     public func dir(_ id: String) -> String { root + "/" + id }
     func stateFile(_ id: String) -> String { dir(id) + "/state.json" }
+    /// hooks, process and linux.seccomp of the config, raw (ContainerState.specJSON).
+    func specFile(_ id: String) -> String { dir(id) + "/spec.json" }
 
     /// Makes the container's directory; fails if the id is taken (atomic: mkdir).
     public func claim(_ id: String) throws {
@@ -164,6 +173,30 @@ public struct StateStore {
     }
 
     public func exists(_ id: String) -> Bool { Files.isDirectory(dir(id)) }
+
+    /// The state with the config's hooks, process and seccomp profile (for start, delete and
+    /// exec). A state written by an older skiff has them inline.
+    public func loadWithSpec(_ id: String) throws -> ContainerState {
+        var s = try load(id)
+        if s.hooks == nil && s.process == nil && s.seccomp == nil, let text = Files.readIfPresent(specFile(id)) {
+            do {
+                let o = try Node(try JSONParser.parse(text)).object()
+                s.hooks = o.optional("hooks")?.value
+                s.process = o.optional("process")?.value
+                s.seccomp = o.optional("seccomp")?.value
+            } catch {
+                throw RuntimeError("state of container \(JSON.quoted(id)) in \(q(specFile(id))) is damaged (\(error)); remove it with `skiff delete --force \(id)`")
+            }
+        }
+        return s
+    }
+
+    /// Writes spec.json (once, by create, before the first state.json).
+    public func saveSpec(_ s: ContainerState) throws {
+        do { try Files.writeAtomic(specFile(s.id), s.specJSON.serialized()) } catch let e as SysError {
+            throw RuntimeError("cannot write the state of container \(JSON.quoted(s.id)): \(e)")
+        }
+    }
 
     /// The ids this process holds the lock of (a command that calls another operation on the
     /// same container, e.g. `start` destroying it after a failed hook, must not wait for itself).
@@ -242,6 +275,8 @@ public struct StateStore {
     }
 
     public func save(_ s: ContainerState) throws {
+        // A state.json of an older skiff had the spec parts inline: keep them when rewriting it.
+        if (s.hooks != nil || s.process != nil || s.seccomp != nil) && !Files.exists(specFile(s.id)) { try saveSpec(s) }
         do { try Files.writeAtomic(stateFile(s.id), s.json.serialized()) } catch let e as SysError {
             throw RuntimeError("cannot write the state of container \(JSON.quoted(s.id)): \(e)")
         }

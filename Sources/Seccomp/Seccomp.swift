@@ -34,6 +34,14 @@ public final class SeccompProgram {
     /// How many instructions of `instructions` are the ENOSYS prefix (0: none).
     let enosysPrefixCount: Int
 
+    init(skipped: [String], needsNotify: Bool, kernelFlags: UInt32, instructions: [sock_filter], enosysPrefixCount: Int) {
+        self.skippedSyscalls = skipped
+        self.needsNotify = needsNotify
+        self.kernelFlags = kernelFlags
+        self.instructions = instructions
+        self.enosysPrefixCount = enosysPrefixCount
+    }
+
     /// Builds the filter in the parent process (before fork), validating everything against this
     /// host's libseccomp: `path` is the JSON path prefix of the profile ("linux.seccomp" or "process.seccomp").
     /// Unknown syscall names are skipped (runc does the same: profiles list syscalls newer than the kernel/libseccomp);
@@ -218,6 +226,72 @@ public final class SeccompProgram {
         }
         return needsNotify ? rc : -1
     }
+}
+
+// MARK: - The compiled program as text (skiff's cache of compiled profiles)
+
+extension SeccompProgram {
+    /// Everything `load()` needs, as one line of text: "flags notify prefix skipped,names hex",
+    /// each instruction 16 hex digits (code, jt, jf, k).
+    public var cacheText: String {
+        var out = Array("\(kernelFlags) \(needsNotify ? 1 : 0) \(enosysPrefixCount) \(skippedSyscalls.isEmpty ? "-" : skippedSyscalls.joined(separator: ",")) ".utf8)
+        out.reserveCapacity(out.count + instructions.count * 16)
+        let digits = Array("0123456789abcdef".utf8)
+        func hex(_ v: UInt32, _ n: Int) {
+            var shift = (n - 1) * 4
+            while shift >= 0 { out.append(digits[Int((v >> UInt32(shift)) & 0xf)]); shift -= 4 }
+        }
+        for i in instructions {
+            hex(UInt32(i.code), 4); hex(UInt32(i.jt), 2); hex(UInt32(i.jf), 2); hex(i.k, 8)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The program back from `cacheText`; nil if the text is not one.
+    public static func fromCache(_ text: Substring) -> SeccompProgram? {
+        // Byte-wise: splitting 25 KB by Characters cost 12 M instructions.
+        let bytes = Array(text.utf8)
+        var fields: [ArraySlice<UInt8>] = []
+        var start = 0
+        for i in 0..<bytes.count where bytes[i] == 0x20 && fields.count < 4 {
+            fields.append(bytes[start..<i])
+            start = i + 1
+        }
+        fields.append(bytes[start...])
+        func string(_ b: ArraySlice<UInt8>) -> String { String(decoding: b, as: UTF8.self) }
+        guard fields.count == 5, let flags = UInt32(string(fields[0])), let notify = Int(string(fields[1])),
+              let prefix = Int(string(fields[2])) else { return nil }
+        let hex = fields[4]
+        let base = hex.startIndex
+        guard hex.count % 16 == 0, !hex.isEmpty, hex.count / 16 <= Int(BPF_MAXINSNS), prefix <= hex.count / 16 else { return nil }
+        func value(_ from: Int, _ n: Int) -> UInt32? {
+            var v: UInt32 = 0
+            for c in hex[(base + from)..<(base + from + n)] {
+                let d: UInt8
+                switch c {
+                case 0x30...0x39: d = c - 0x30
+                case 0x61...0x66: d = c - 0x61 + 10
+                default: return nil
+                }
+                v = v << 4 | UInt32(d)
+            }
+            return v
+        }
+        var ins: [sock_filter] = []
+        ins.reserveCapacity(hex.count / 16)
+        var i = 0
+        while i < hex.count {
+            guard let code = value(i, 4), let jt = value(i + 4, 2), let jf = value(i + 6, 2), let k = value(i + 8, 8) else { return nil }
+            ins.append(sock_filter(code: UInt16(code), jt: UInt8(jt), jf: UInt8(jf), k: k))
+            i += 16
+        }
+        let names = string(fields[3])
+        let skipped = names == "-" ? [] : names.split(separator: ",").map(String.init)
+        return SeccompProgram(skipped: skipped, needsNotify: notify != 0, kernelFlags: flags, instructions: ins, enosysPrefixCount: prefix)
+    }
+
+    /// What the compiled program depends on besides the profile: libseccomp's version.
+    public static var compilerVersion: String { "libseccomp " + libseccompVersion }
 }
 
 // MARK: - Sending the notify fd to the seccomp agent

@@ -694,3 +694,27 @@ func receiveFD(_ listener: Int32) throws -> (fd: Int32, payload: String) {
     }
     #expect(long?.contains("listenerPath") == true, "\(long ?? "no error")")
 }
+
+// MARK: - The cache of compiled programs
+
+@Test func cacheTextRoundTripsDockersProfile() throws {
+    let profile = try Seccomp(from: Node(try JSONParser.parse(try fixture("docker-default.json")), path: "linux.seccomp"))
+    let program = try build(profile)
+    let text = program.cacheText
+    let back = try #require(SeccompProgram.fromCache(Substring(text)))
+    #expect(back.instructions.count == program.instructions.count)
+    #expect(zip(back.instructions, program.instructions).allSatisfy { $0.code == $1.code && $0.jt == $1.jt && $0.jf == $1.jf && $0.k == $1.k })
+    #expect(back.kernelFlags == program.kernelFlags && back.needsNotify == program.needsNotify)
+    #expect(back.enosysPrefixCount == program.enosysPrefixCount && back.skippedSyscalls == program.skippedSyscalls)
+    #expect(back.cacheText == text)
+    // The loaded copy filters like the original: mount is denied (EPERM), not ENOENT.
+    #expect(runInChild(back) { err(mount("none", "/nonexistent-skiff", "tmpfs", 0, nil)) } == .exited(EPERM))
+}
+
+@Test func cacheTextThatIsNotOneIsRefused() {
+    #expect(SeccompProgram.fromCache("") == nil)
+    #expect(SeccompProgram.fromCache("0 0 0 - 00zz000000000000") == nil)
+    #expect(SeccompProgram.fromCache("0 0 0 - 0006000000000000 trailing") == nil)
+    #expect(SeccompProgram.fromCache("0 0 2 - 0006000000000000") == nil)
+    #expect(SeccompProgram.fromCache("0 0 0 - 0006000000000000") != nil)
+}
