@@ -494,15 +494,20 @@ struct Rootfs {
         }
     }
 
+    /// `path` opened O_PATH without following a final symlink (so that what is checked is what
+    /// gets mounted on), or nil when it does not exist.
+    static func openNoFollow(_ path: String, what: String) throws -> Int32? {
+        let fd = skiff_open(path, SKIFF_O_PATH | O_NOFOLLOW | O_CLOEXEC, 0)
+        if fd >= 0 { return fd }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw SysError("\(what): open \(JSON.quoted(path))")
+    }
+
     /// A read-only recursive bind of the path onto itself. The path is opened once without
     /// following a final symlink; the copy is made detached (open_tree), made read-only, and
     /// moved onto that same fd, so that a swap of the path in between changes nothing.
     func readonly(_ path: String, what: String) throws {
-        let target = skiff_open(path, SKIFF_O_PATH | O_NOFOLLOW | O_CLOEXEC, 0)
-        if target < 0 {
-            if errno == ENOENT || errno == ENOTDIR { return }
-            throw SysError("\(what): open \(JSON.quoted(path))")
-        }
+        guard let target = try Rootfs.openNoFollow(path, what: what) else { return } // nothing there
         defer { close(target) }
         var st = stat()
         if fstat(target, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK {
@@ -514,7 +519,7 @@ struct Rootfs {
             if skiff_mount_setattr(tree, "", UInt32(SKIFF_AT_EMPTY_PATH) | SKIFF_AT_RECURSIVE, SKIFF_MOUNT_ATTR_RDONLY, 0, 0, 0) != 0 {
                 throw SysError("\(what): make the bind of \(JSON.quoted(path)) read-only")
             }
-            if skiff_move_mount(tree, "", target, "", 0x04 | 0x40 /* MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH */) != 0 {
+            if skiff_move_mount(tree, "", target, "", SKIFF_MOVE_MOUNT_F_EMPTY_PATH | SKIFF_MOVE_MOUNT_T_EMPTY_PATH) != 0 {
                 throw SysError("\(what): mount the read-only bind on \(JSON.quoted(path))")
             }
             return
@@ -531,11 +536,7 @@ struct Rootfs {
     /// The masked path itself is opened once without following a final symlink, checked, and
     /// mounted on through its fd, so that it cannot be swapped between the check and the mount.
     func mask(_ path: String, what: String) throws {
-        let target = skiff_open(path, SKIFF_O_PATH | O_NOFOLLOW | O_CLOEXEC, 0)
-        if target < 0 {
-            if errno == ENOENT || errno == ENOTDIR { return }
-            throw SysError("\(what): open \(JSON.quoted(path))")
-        }
+        guard let target = try Rootfs.openNoFollow(path, what: what) else { return } // nothing there
         defer { close(target) }
         var st = stat()
         guard fstat(target, &st) == 0 else { throw SysError("\(what): stat \(JSON.quoted(path))") }
@@ -572,7 +573,7 @@ struct Rootfs {
             return
         }
         defer { close(tree) }
-        if skiff_move_mount(tree, "", target, "", 0x04 | 0x40 /* MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH */) != 0 {
+        if skiff_move_mount(tree, "", target, "", SKIFF_MOVE_MOUNT_F_EMPTY_PATH | SKIFF_MOVE_MOUNT_T_EMPTY_PATH) != 0 {
             throw SysError(what)
         }
     }
