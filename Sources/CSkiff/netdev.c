@@ -33,6 +33,17 @@ static int nl_open(void) {
     return s;
 }
 
+// An RTM_NEWLINK request for link `index` (attributes or flags to be added by the caller).
+static struct ifinfomsg *link_request(struct nl_req *req, int index) {
+    memset(req, 0, sizeof *req);
+    req->h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+    req->h.nlmsg_type = RTM_NEWLINK;
+    struct ifinfomsg *ifi = NLMSG_DATA(&req->h);
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = index;
+    return ifi;
+}
+
 static void add_attr(struct nlmsghdr *h, unsigned short type, const void *data, size_t len) {
     struct rtattr *rta = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
     rta->rta_type = type;
@@ -169,12 +180,8 @@ int skiff_netdev_move(const char *name, int nsfd, const char *newname, int *step
     // in the target was refused above).
     *step = 3;
     {
-        struct nl_req req = {0};
-        req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-        req.h.nlmsg_type = RTM_NEWLINK;
-        struct ifinfomsg *ifi = NLMSG_DATA(&req.h);
-        ifi->ifi_family = AF_UNSPEC;
-        ifi->ifi_index = index;
+        struct nl_req req;
+        link_request(&req, index);
         uint32_t fd = (uint32_t)nsfd;
         add_attr(&req.h, IFLA_NET_NS_FD, &fd, 4);
         if (newname && *newname && strcmp(newname, name) != 0) add_attr(&req.h, IFLA_IFNAME, newname, strlen(newname) + 1);
@@ -187,12 +194,8 @@ int skiff_netdev_move(const char *name, int nsfd, const char *newname, int *step
     if (moved < 0) { rc = moved; goto out; }
     *step = 5;
     {
-        struct nl_req req = {0};
-        req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-        req.h.nlmsg_type = RTM_NEWLINK;
-        struct ifinfomsg *ifi = NLMSG_DATA(&req.h);
-        ifi->ifi_family = AF_UNSPEC;
-        ifi->ifi_index = moved;
+        struct nl_req req;
+        struct ifinfomsg *ifi = link_request(&req, moved);
         ifi->ifi_flags = IFF_UP;
         ifi->ifi_change = IFF_UP;
         if ((rc = nl_talk(t, &req.h)) != 0) goto out;

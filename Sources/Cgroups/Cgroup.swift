@@ -41,18 +41,22 @@ public struct Cgroup {
         self.created = created
     }
 
-    /// The cgroup path of a process (from /proc/PID/cgroup: the unified entry, else the first
-    /// v1 hierarchy's), relative to the hierarchy roots as `path` is.
-    public static func pathOf(pid: pid_t) -> String? {
+    /// The lines of /proc/PID/cgroup as (controllers, path): "" for the unified hierarchy,
+    /// "cpu,cpuacct" or "name=systemd" for a v1 one. Nil when the process is gone.
+    public static func membership(pid: pid_t) -> [(controllers: Substring, path: String)]? {
         guard let text = Files.readIfPresent("/proc/\(pid)/cgroup") else { return nil }
-        var v1: String? = nil
-        for line in text.split(separator: "\n") {
+        return text.split(separator: "\n").compactMap { line in
             let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard f.count == 3 else { continue }
-            if f[0] == "0" && f[1].isEmpty { return String(f[2]) }
-            if v1 == nil && !f[1].isEmpty && !f[1].hasPrefix("name=") { v1 = String(f[2]) }
+            return f.count == 3 ? (f[1], String(f[2])) : nil
         }
-        return v1
+    }
+
+    /// The cgroup path of a process: the unified entry, else the first v1 hierarchy's (relative
+    /// to the hierarchy roots, as `path` is).
+    public static func pathOf(pid: pid_t) -> String? {
+        guard let lines = membership(pid: pid) else { return nil }
+        return lines.first { $0.controllers.isEmpty }?.path
+            ?? lines.first { !$0.controllers.hasPrefix("name=") }?.path
     }
 
     /// The directories `create` would make now (those missing), parents first.

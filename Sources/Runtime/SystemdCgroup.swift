@@ -32,15 +32,9 @@ enum SystemdCgroup {
     /// The cgroup `pid` is in: the unified hierarchy's line of /proc/PID/cgroup, else systemd's
     /// own v1 hierarchy (name=systemd).
     static func placement(pid: pid_t, layout: CgroupLayout) -> String? {
-        guard let text = Files.readIfPresent("/proc/\(pid)/cgroup") else { return nil }
-        var named: String?
-        for line in text.split(separator: "\n") {
-            let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard f.count == 3 else { continue }
-            if f[0] == "0" && f[1].isEmpty && layout.unified != nil { return String(f[2]) }
-            if f[1] == "name=systemd" { named = String(f[2]) }
-        }
-        return named
+        guard let lines = Cgroup.membership(pid: pid) else { return nil }
+        if layout.unified != nil, let u = lines.first(where: { $0.controllers.isEmpty }) { return u.path }
+        return lines.first { $0.controllers == "name=systemd" }?.path
     }
 
     /// Stops a container's scope (delete, or a failed create).
